@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import inspect
 import numbers
+import sys
 import threading
 import warnings
 from collections.abc import Sequence
@@ -133,7 +134,12 @@ def numbers_of(data: Any, dtype: Any, copy: bool = False) -> np.ndarray | None:
     whose ``float()`` fails before NumPy makes NaN), for the caller to refuse as it refuses
     None. A list or tuple holding a masked array with entries masked is refused, as a bare one
     is (:func:`~chainrule.backend.check_unmasked_within`: NumPy read the values under its mask).
+    A scipy sparse matrix is refused, saying how to make it dense (:func:`sparse_refusal`).
     Any other refusal is NumPy's own."""
+    if type(data) is not np.ndarray:  # an array pays this one test
+        refusal = sparse_refusal(data, "tensor")
+        if refusal is not None:
+            raise TypeError(refusal)
     try:
         values = np.array(data, dtype=dtype) if copy else np.asarray(data, dtype=dtype)
     except TypeError:
@@ -154,6 +160,20 @@ def numbers_of(data: Any, dtype: Any, copy: bool = False) -> np.ndarray | None:
 
 
 _LISTS = (list, tuple)
+
+
+def sparse_refusal(value: Any, what: str) -> str | None:
+    """The words refusing ``value`` where it is a scipy sparse matrix or array, which NumPy
+    misreads (a 0-d array of one object, or "setting an array element with a sequence"), for
+    the caller to raise as its own error, naming its own call ``what`` (a tensor's TypeError,
+    a dataset's DataError, the explainer's ExplainError); None for any other value."""
+    sparse = sys.modules.get("scipy.sparse")  # a sparse matrix exists only once it is loaded
+    if sparse is None or not sparse.issparse(value):
+        return None
+    return (
+        f"{what}: got a scipy sparse matrix ({type(value).__name__}, shape {value.shape}); "
+        "sparse data is not supported: pass a dense array, its .toarray()"
+    )
 
 
 def _ragged(data: list | tuple) -> str | None:

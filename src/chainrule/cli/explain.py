@@ -522,16 +522,18 @@ def _label_column_targets(text: str, model: Path, info: dict, net: Any, spec: An
 
     data.check_file_kind(path)  # a pipe without a writer, a device: never end
     from chainrule.cli.train import first_line_width, model_input_width
+    from chainrule.data.csvfile import check_table_width
     from chainrule.train.runs import table_options
 
-    # read as the run's training read its file: its delimiter, a label column not the last
+    # read as the run's training read its file: its delimiter, its label column wherever it is
     options = table_options(info.get("meta", {}).get("run"))
     delimiter = options.get("delimiter")
+    check = model_input_width(path, widths[0])  # a wrong width said as predict says it
     if options.get("label_column") is None:
-        check = model_input_width(path, widths[0])
         table = data.read_table(path, delimiter=delimiter, columns=widths[0], check_width=check)
         width = len(table.names or table.body[0][1])
     else:  # labelled_data reads the cells, the label's column where the run had it
+        check_table_width(path, check, delimiter)
         width = first_line_width(path, delimiter)
     if width != widths[0] + 1:
         return None

@@ -2689,7 +2689,7 @@ def read_feature_table(
     from chainrule.train.runs import table_options
 
     check = None if n_features is None else model_input_width(path, n_features)
-    # as the model's training file was read: its delimiter, and a label column not the last
+    # as the model's training file was read: its delimiter, and its label column wherever it is
     options = table_options((model_info or {}).get("meta", {}).get("run"))
     delimiter, label = options.get("delimiter"), options.get("label_column")
     wide = n_features is not None and first_line_width(path, delimiter) > n_features

@@ -1577,18 +1577,17 @@ def _label_index(path: Path, label_column: int | str, names: list[str] | None, w
 def without_label_column(
     path: str | os.PathLike, table: Table, label_column: int | str | None
 ) -> Table:
-    """``table`` without its label column where ``label_column`` (as :func:`read_csv` takes
-    it; None: the last) is one other than the last: the inputs of a model trained on such a
-    file, in the order it took them. ``table`` was read with that column as its text column
-    (:func:`read_table`), so class names there are no error."""
+    """``table`` without its label column ``label_column`` (as :func:`read_csv` takes it;
+    None: the last), wherever it is, the last included: the inputs of a model trained on such
+    a file, in the order it took them. ``table`` was read with that column as its text column
+    (:func:`read_table`), so class names there are no error; its place in ``values`` holds 0,
+    and a last label kept there was given to the model as one more input."""
     width = table.values.shape[1]
     j = (
         width - 1
         if label_column is None
         else _label_index(_source(path), label_column, table.names, width)
     )
-    if j == width - 1:
-        return table
     names = None if table.names is None else table.names[:j] + table.names[j + 1 :]
     return Table(np.delete(table.values, j, axis=1), names, table.body.shaped(drop=j))
 

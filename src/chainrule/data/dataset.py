@@ -12,7 +12,6 @@ A dataset is a design matrix ``X`` (one case per row, one input unit per column)
 
 from __future__ import annotations
 
-import sys
 import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -24,6 +23,7 @@ from chainrule.backend import check_unmasked
 from chainrule.checks import first_non_finite
 from chainrule.errors import DataError, LabelError
 from chainrule.ops.nn import check_probabilities
+from chainrule.tensor import sparse_refusal
 
 TASKS = ("classification", "multilabel", "regression")
 
@@ -272,12 +272,9 @@ def check_array(value: Any, what: str) -> None:
     ``ds.X``), each with the way to pass an array instead."""
     if isinstance(value, Dataset):
         raise DataError(f"{what}: got a Dataset; pass its inputs, ds.X")
-    sparse = sys.modules.get("scipy.sparse")  # a sparse matrix exists only once it is loaded
-    if sparse is not None and sparse.issparse(value):
-        raise DataError(
-            f"{what}: got a scipy sparse matrix ({type(value).__name__}, shape "
-            f"{value.shape}); sparse data is not supported: pass a dense array, its .toarray()"
-        )
+    refusal = sparse_refusal(value, what)
+    if refusal is not None:
+        raise DataError(refusal)
     if isinstance(value, Iterator):
         raise DataError(
             f"{what}: got {type(value).__name__} (a generator or iterator); pass an array of "

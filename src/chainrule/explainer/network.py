@@ -43,7 +43,7 @@ from chainrule.nn.layers import Dropout, Identity, Linear, Parallel, Sequential
 from chainrule.nn.losses import LOSSES as LIBRARY_LOSSES
 from chainrule.nn.losses import Loss, as_rows, loss_from_config, loss_from_name
 from chainrule.ops.registry import ShapeError
-from chainrule.tensor import Tensor
+from chainrule.tensor import Tensor, sparse_refusal
 
 #: The losses the explainer writes out (the names of ``nn.loss_from_name``).
 LOSSES = ("squared-error", "mse", "cross-entropy", "binary-cross-entropy", "margin-squared-error")
@@ -399,9 +399,14 @@ def on_host(model: Any) -> Any:
 def host_values(value: Any) -> Any:
     """A tensor's or array's values as a NumPy array (any library, any device); others as is.
     A tensor that needs a gradient is read too (an input made to require one, a teacher's
-    output as the target): the explainer records its own passes from these values."""
+    output as the target): the explainer records its own passes from these values. A scipy
+    sparse matrix, which NumPy would read as one object, is refused saying how to make it
+    dense."""
     if isinstance(value, Tensor):
         value = value.data
+    refusal = sparse_refusal(value, "explain")
+    if refusal is not None:
+        raise ExplainError(refusal)
     return backend.to_numpy(value) if hasattr(value, "shape") else value
 
 

@@ -92,7 +92,17 @@ Differences from ``sklearn.neural_network``, on purpose:
 - ``MLPClassifier.fit`` refuses ``y`` of one class, naming it (scikit-learn's fits a network
   whose every answer is that class; a cross-validation split of class-sorted data then scores
   NaN here, so shuffle the data or use a stratified split).
-- ``X`` must be dense (a sparse matrix is refused with scikit-learn's message).
+- ``X`` must be dense: a sparse matrix is refused with scikit-learn's message ("Use
+  '.toarray()'") and the step that makes X dense inside a pipeline, where ``.toarray()``
+  cannot be called (``methodcaller`` from :mod:`operator`, ``FunctionTransformer`` from
+  ``sklearn.preprocessing``)::
+
+      make_pipeline(TfidfVectorizer(),
+                    FunctionTransformer(methodcaller("toarray"), accept_sparse=True),
+                    MLPClassifier())
+
+  A fitted pipeline with it pickles and runs in ``GridSearchCV(n_jobs=2)``; with a lambda in
+  its place it runs, but ``pickle.dumps`` of the pipeline fails.
 - ``sample_weight`` (``fit``, ``partial_fit``; the classifier's ``partial_fit(X, y,
   sample_weight=None, classes=None)`` in scikit-learn's order) weighs the cases as
   scikit-learn's MLP (1.7+) does, but refuses a negative weight, naming its row (scikit-learn's

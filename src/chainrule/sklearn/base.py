@@ -10,6 +10,7 @@ import warnings
 from typing import Any, Self
 
 import numpy as np
+from scipy.sparse import issparse
 from sklearn.base import BaseEstimator, clone
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.exceptions import InconsistentVersionWarning as _SklearnVersionWarning
@@ -31,6 +32,26 @@ LEARNING_RATES = ("constant", "invscaling", "adaptive")
 DTYPES = {None: None, "float32": np.float32, "float64": np.float64}
 #: what validate_data sets at a first fit (feature names only for a DataFrame's)
 FEATURE_ATTRIBUTES = ("n_features_in_", "feature_names_in_")
+#: what a refusal of sparse X adds to scikit-learn's "Use '.toarray()'", which cannot be done
+#: inside a pipeline: the step that can (methodcaller pickles, a lambda does not)
+DENSE_STEP = (
+    "{name} takes dense X only; in a pipeline after a step of sparse output (TfidfVectorizer, "
+    "CountVectorizer), put FunctionTransformer(operator.methodcaller('toarray'), "
+    "accept_sparse=True) before {name} (FunctionTransformer from sklearn.preprocessing)"
+)
+
+
+def _validated(estimator: Any, X: Any, *args: Any, **checks: Any) -> Any:
+    """scikit-learn's ``validate_data(estimator, X, ...)``; its refusal of a sparse ``X``
+    (a TypeError, in its words) also names the pipeline step that makes X dense
+    (:data:`DENSE_STEP`)."""
+    try:
+        return validate_data(estimator, X, *args, **checks)
+    except TypeError as error:
+        if not issparse(X):
+            raise
+        name = type(estimator).__name__
+        raise TypeError(f"{error} {DENSE_STEP.format(name=name)}") from None
 
 
 # -- the network ------------------------------------------------------------------------------
@@ -495,10 +516,10 @@ class BaseMLP(BaseEstimator):
         (``reset``): read off an unfitted copy, for ``_set_fitted`` to set once every check
         has passed, as validate_data sets them before the checks of y."""
         if not reset:
-            X, y = validate_data(self, X, y, reset=False, **checks)
+            X, y = _validated(self, X, y, reset=False, **checks)
             return X, y, {}
         stand_in = clone(self)
-        X, y = validate_data(stand_in, X, y, reset=True, **checks)
+        X, y = _validated(stand_in, X, y, reset=True, **checks)
         found = vars(stand_in)
         return X, y, {key: found[key] for key in FEATURE_ATTRIBUTES if key in found}
 
@@ -946,7 +967,7 @@ class BaseMLP(BaseEstimator):
         # as scikit-learn's predict, the hidden units are activation's as it is now (set_params
         # after fit changes them); the same weights, restacked
         self._check_choice("activation", ACTIVATIONS)
-        X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
+        X = _validated(self, X, reset=False, dtype=[np.float64, np.float32])
         network = self.network_
         with no_grad():
             logits = network(Tensor(X.astype(self._dtype, copy=False))).data

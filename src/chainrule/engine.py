@@ -58,6 +58,9 @@ class _Mode(threading.local):
     #: Under detect_anomaly, while a rule runs (its checks off): where the ops it records
     #: (with create_graph) come from, the user's line of the op whose rule it is
     rule_origin: str | None = None
+    #: While a create_graph pass runs the rules on tensors: a rule's ``g.T`` means what it
+    #: means on the arrays of a plain pass (every axis reversed), so Tensor.T does not warn
+    in_rules: bool = False
 
 
 mode = _Mode()
@@ -457,7 +460,8 @@ def apply(primitive: Primitive, inputs: tuple[Tensor, ...], params: dict[str, An
         if mode.detect_anomaly:
             if out._primitive is not None:
                 out._origin = _user_frame()
-            _check_finite(data, f"{primitive.name}: forward produced", out.node, inputs, params)
+            what = f"{primitive.name}: forward produced"  # its inputs: those given, the leaves
+            _check_finite(data, what, out.node, inputs, params, inputs, params)
         elif mode.rule_origin is not None and out._primitive is not None:
             out._origin = mode.rule_origin  # a second derivative's NaN names the user's line
     return out
@@ -601,24 +605,60 @@ _shape = operator.attrgetter("data.shape")
 
 
 def _check_finite(
-    data: Any, what: str, node: Node | None, given: Sequence = (), params: Mapping | None = None
+    data: Any,
+    what: str,
+    node: Node | None,
+    given: Sequence = (),
+    params: Mapping | None = None,
+    inputs: Sequence = (),
+    constants: Mapping | None = None,
 ) -> None:
     """Raise :class:`AnomalyError` where ``data``, an op's forward value or a rule's
     contribution, holds a NaN or Inf that the op produced rather than passed on: a NaN where no
     array it was ``given`` (its input tensors, the cotangent) or array or number in ``params``
     held one, an Inf where none held a NaN or Inf. A causal mask's ``-inf``, copied by ``where``
     or added by ``add``, is then no anomaly (torch's detect_anomaly does not check forward
-    values at all), while softmax of a fully masked row (NaN from -inf) still is. The inputs are
-    read only once the output is found non-finite: a finite op pays what it paid before."""
+    values at all), while softmax of a fully masked row (NaN from -inf) still is.
+
+    A NaN passed on from a leaf among the op's ``inputs`` (a parameter, the data: no op's
+    output, which was checked at its own op) or from one of its ``constants`` (its arrays
+    and numbers among the op's parameters: a target, a mask) is reported too, naming that
+    input: the NaN entered the graph there (torch raises in backward). The inputs are read only
+    once the output is found non-finite: a finite op pays what it paid before."""
     xp = array_module(data)
     if bool(xp.all(xp.isfinite(data))):
         return
     nan = bool(xp.any(xp.isnan(data)))
+    where = node.where() if node is not None else f" (at {_user_frame()})"
+    entered = _nan_leaf(inputs, constants) if nan else None
+    if entered is not None:
+        op, _, stage = what.partition(": ")
+        raise AnomalyError(
+            f"{op}: {stage.removesuffix(' produced')} got NaN from {entered}: a parameter, the "
+            f"data or a constant, which no op made, so the NaN entered the graph there{where}; "
+            "find it with np.isnan(array).any()"
+        )
     if _any_non_finite((*given, *(params or {}).values()), nan_only=nan):
         return
     kind = "NaN" if nan else "Inf"
-    where = node.where() if node is not None else f" (at {_user_frame()})"
     raise AnomalyError(f"{what} {kind}{where}")
+
+
+def _nan_leaf(inputs: Sequence, constants: Mapping | None) -> str | None:
+    """The first of an op's ``inputs`` that is a leaf holding a NaN, or of its ``constants``
+    (its parameters: arrays, numbers and leaf tensors count) holding one, in words ("its input
+    0, a leaf of shape (5, 3)"); None for none."""
+    for index, value in enumerate(inputs):
+        if value._primitive is None and _any_non_finite((value,), nan_only=True):
+            named = f" ({value.name})" if value.name else ""
+            return f"its input {index}{named}, a leaf of shape {tuple(value.data.shape)}"
+    for key, value in (constants or {}).items():
+        if isinstance(value, Tensor) and value._primitive is not None:
+            continue  # an op's output: checked at its op
+        if _any_non_finite((value,), nan_only=True):
+            shape = tuple(getattr(array_of(value), "shape", ()))
+            return f"its argument {key!r}, a constant of shape {shape}"
+    return None
 
 
 def _any_non_finite(values: Sequence, nan_only: bool) -> bool:
@@ -825,10 +865,12 @@ def _as_a_pass(create_graph: bool, run: Any, *args: Any) -> Any:
         if not create_graph:
             return run(*args)
         was_recording = _set_recording(True)
+        was_in_rules, mode.in_rules = mode.in_rules, True
         try:
             return run(*args)
         finally:
             _set_recording(was_recording)
+            mode.in_rules = was_in_rules
     finally:
         if collecting:
             gc.enable()
@@ -1414,7 +1456,9 @@ def _rule_checked(rule: Any, node: Node, cotangent: Any, args: tuple, params: di
         # a NaN (Inf) that came in with the cotangent, the op's output, inputs (args) or saved
         # values is passed on, not produced; 0 * -inf (mul's rule at a masked entry) is produced
         given = (cotangent, *args)
-        _check_finite(array_of(contribution), f"{node.op}: backward produced", node, given, params)
+        what, leaves = f"{node.op}: backward produced", node.inputs or ()
+        # its leaves and constants: the node's own inputs and parameters (not its saved values)
+        _check_finite(array_of(contribution), what, node, given, params, leaves, node.params)
     return contribution
 
 

@@ -1297,16 +1297,20 @@ class Tensor:
     def T(self) -> Tensor:  # noqa: N802 - NumPy's name
         """A matrix transposed (a 0-d or 1-d tensor as it is): :func:`chainrule.transpose`.
 
-        Refused past 2 axes: NumPy's ``.T`` reverses every axis there, so ``K.T`` of a batch
-        (B, T, d), ported from code meaning its last two axes, gives (d, T, B) and, where
-        B == T == d, silently wrong numbers (PyTorch deprecates it). Say which you mean:
-        ``.mT`` for the last two axes, ``.transpose()`` for all of them reversed."""
-        if self.ndim > 2:
-            raise ShapeError(
-                f".T of a {self.ndim}-d tensor of shape {tuple(self.shape)}: NumPy's .T "
-                "reverses every axis, PyTorch's is deprecated past 2; to swap the last two axes "
-                "(a batch of matrices) use x.mT or x.swapaxes(-1, -2), to reverse all axes "
-                "x.transpose()"
+        Past 2 axes, every axis reversed, as NumPy's ``.T`` (the contract arrays and tensors
+        share: a derivative rule's ``g.T`` runs on either), with a UserWarning as PyTorch 2
+        gives: ``K.T`` of a batch (B, T, d), ported from code meaning its last two axes, gives
+        (d, T, B) and, where B == T == d, silently wrong numbers. Say which you mean: ``.mT``
+        for the last two axes, ``.transpose()`` for all of them reversed. A rule run on
+        tensors by a ``create_graph`` pass is not warned of (it means NumPy's .T)."""
+        if self.ndim > 2 and not _engine.mode.in_rules:
+            warnings.warn(
+                f".T of a {self.ndim}-d tensor of shape {tuple(self.shape)} reverses every "
+                "axis, as NumPy's (PyTorch deprecates it past 2); to swap the last two axes (a "
+                "batch of matrices) use x.mT or x.swapaxes(-1, -2), to reverse all axes "
+                "x.transpose()",
+                UserWarning,
+                stacklevel=2,
             )
         return _ops.transpose(self)
 

@@ -1,4 +1,4 @@
-"""What a user building attention by hand reaches for: ``.T`` past 2 axes refused (it reverses
+"""What a user building attention by hand reaches for: ``.T`` past 2 axes warned of (it reverses
 every axis, NumPy's rule, where ported code means the last two) and ``.mT``; ``x.size(-1)``
 beside ``x.size == 12``; ``cr.sin`` and ``cr.cos``; gradcheck's note where f itself is NaN."""
 
@@ -19,12 +19,16 @@ RNG = np.random.default_rng(0)
 # -- .T and .mT --------------------------------------------------------------------------------
 
 
-def test_T_of_a_batch_is_refused_naming_mT_swapaxes_and_transpose():
-    k = cr.tensor(RNG.normal(size=(4, 4, 4)))
-    with pytest.raises(ShapeError) as caught:
-        k.T  # noqa: B018
-    message = str(caught.value)
-    assert "3-d" in message and "(4, 4, 4)" in message
+def test_T_of_a_batch_reverses_every_axis_and_warns_naming_mT_swapaxes_and_transpose():
+    """NumPy's .T (the contract arrays and tensors share), with PyTorch 2's warning."""
+    values = RNG.normal(size=(2, 3, 4))
+    with pytest.warns(UserWarning) as caught:
+        out = cr.tensor(values).T
+    np.testing.assert_array_equal(out.numpy(), values.T)
+    [warning] = caught
+    message = str(warning.message)
+    assert warning.filename == __file__  # the user's line, not chainrule's
+    assert "3-d" in message and "(2, 3, 4)" in message and "reverses every axis" in message
     assert "x.mT" in message and "swapaxes(-1, -2)" in message and "x.transpose()" in message
 
 

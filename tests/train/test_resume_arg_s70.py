@@ -45,10 +45,15 @@ def test_resume_true_names_the_checkpoint_dir_and_following_it_goes_on(tmp_path)
         np.testing.assert_array_equal(a.numpy(), b.numpy())
 
 
-def test_resume_false_says_to_leave_it_out_and_trainer_resume_refuses_alike(tmp_path) -> None:
-    with pytest.raises(TypeError, match=r"fit: resume=False: .* leave it out \(None\)"):
-        _fit(1, resume=False)
+def test_fit_takes_resume_false_as_none_and_trainer_resume_refuses_a_non_path(tmp_path) -> None:
+    """``resume=args.resume`` with the flag off (Keras's habit) trains from the start, as
+    resume=None does."""
+    afresh = _fit(1, checkpoint_dir=tmp_path / "ck", resume=False)
+    for a, b in zip(afresh.parameters(), _fit(1).parameters()):
+        np.testing.assert_array_equal(a.numpy(), b.numpy())
     net = cr.nn.mlp([2, 3, 2], activation="tanh", rng=0)
     trainer = Trainer(net, cr.nn.CrossEntropy(), cr.optim.SGD(net.parameters(), lr=0.1))
     with pytest.raises(TypeError, match=r"Trainer.resume: resume=1: .*not int; e.g. resume="):
         trainer.resume(1)
+    with pytest.raises(TypeError, match=r"Trainer.resume: resume=False: .*leave the call out"):
+        trainer.resume(False)

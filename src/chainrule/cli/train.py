@@ -1072,7 +1072,9 @@ def _finish(
         "loss": runs.resolve_loss(config, prepared.full),  # config's may be "auto": this chose
         "test_loss": test["loss"],
         "test_accuracy": test["accuracy"],
-        "saturation": _saturation_if_unlearned(trainer.model, prepared, test["accuracy"]),
+        # "saturation" and "saturation_units": each layer's share and unit (a relu layer's
+        # share counts its dead units)
+        **_saturation_if_unlearned(trainer.model, prepared, test["accuracy"]),
         # a regression's baseline: the loss of predicting the training targets' mean
         "mean_predictor_loss": runs.mean_predictor_loss(
             trainer.loss, prepared.train, prepared.test
@@ -1268,28 +1270,37 @@ def _report(summary: dict[str, Any], quiet: bool, json_output: bool) -> None:
           "explorer)")  # fmt: skip
 
 
-#: The share of saturated units in every measured layer (health.saturation: logistic, tanh,
-#: relu) from which a classic problem
+#: The share of saturated units in every saturating layer (health.SATURATING: logistic, tanh)
+#: from which a classic problem
 #: left unlearned is put down to saturation rather than to a local minimum: a --lr far too large
 #: saturates them all (xor at --lr 50: 100% and 100%); a local minimum can hold one of two hidden
 #: units there (xor --hidden 2 --seed 0: 50% and 0%), which a smaller --lr does not get out of.
+#: A relu layer's share (its dead units) is no part of the rule: at --lr 50, xor's relu layer
+#: had 67% dead and its logistic output 100% saturated, and the note blamed a local minimum.
 MOSTLY_SATURATED = 0.9
 
 
-def _saturation_if_unlearned(model: Any, prepared: Any, accuracy: float | None) -> dict | None:
-    """Each layer's share of saturated units (health.saturation) on the training cases, for a
-    classic problem (judged on its own cases) not all learned; else None. A --lr far too large
-    (xor at --lr 50) drives every unit to 0 or 1, where its slope y(1 - y) is about 0 and
-    backprop moves nothing: the note blamed a local minimum and advised training longer."""
+def _saturation_if_unlearned(model: Any, prepared: Any, accuracy: float | None) -> dict:
+    """The summary's ``saturation`` (each measured layer's share, health.measured_layers, on
+    the training cases) and ``saturation_units`` (each layer's unit, which says what its share
+    counts: saturated units, or a relu layer's dead ones), for a classic problem (judged on its
+    own cases) not all learned; else both None. A --lr far too large (xor at --lr 50) drives
+    every unit to 0 or 1, where its slope y(1 - y) is about 0 and backprop moves nothing: the
+    note blamed a local minimum and advised training longer."""
+    nothing = {"saturation": None, "saturation_units": None}
     if prepared.evaluated_on == "test" or accuracy is None or accuracy == 1:
-        return None
-    from chainrule.explainer.health import PROBE_CASES, saturation
+        return nothing
+    from chainrule.explainer.health import PROBE_CASES, measured_layers
     from chainrule.explainer.network import ExplainError
 
     try:  # on as many cases as the gradient-health callback probes
-        return saturation(model, prepared.train.X[:PROBE_CASES])
+        measured = measured_layers(model, prepared.train.X[:PROBE_CASES])
     except ExplainError:  # a model explain cannot read: no shares, the plain note
-        return None
+        return nothing
+    return {
+        "saturation": {number: share for number, _, share in measured},
+        "saturation_units": {number: unit for number, unit, _ in measured},
+    }
 
 
 def _summary_notes(summary: dict[str, Any]) -> list[str]:
@@ -1361,7 +1372,7 @@ def _unlearned_note(summary: dict[str, Any]) -> str:
     --explain) weights' gradient norms that fall by :data:`~chainrule.explainer.health.VANISHING`
     or more from the top layer to the bottom (20 hidden layers of 3 logistic units: 2.8e-16 at
     layer 1 against 1.7e-9 at layer 20, with 0% saturated), are named instead, with what to do."""
-    from chainrule.explainer.health import SATURATION, falloff_words
+    from chainrule.explainer.health import SATURATING, SATURATION, SWITCHING, falloff_words
 
     cases = summary["test_cases"]
     config = summary["config"]
@@ -1373,7 +1384,9 @@ def _unlearned_note(summary: dict[str, Any]) -> str:
                 "which no setting of them puts between these classes; train with hidden units "
                 "(leave --hidden out for the dataset's preset)")  # fmt: skip
     shares = summary.get("saturation") or {}
-    saturated = bool(shares) and min(shares.values()) >= MOSTLY_SATURATED
+    units = summary.get("saturation_units") or {}
+    saturating = {n: share for n, share in shares.items() if units.get(n) in SATURATING}
+    saturated = bool(saturating) and min(saturating.values()) >= MOSTLY_SATURATED
     if not saturated and _vanishing(summary):  # a deep net's lower layers left behind
         unit = config.get("activation") or "logistic"
         scales = ("by its weights and by y(1 - y), at most 0.25" if unit == "logistic"
@@ -1388,15 +1401,33 @@ def _unlearned_note(summary: dict[str, Any]) -> str:
         return (f"the net has not learned all {cases} cases (it may be stuck in a local minimum, "
                 "or on a plateau that more --epochs may pass): train again with another --seed, "
                 "or longer (more --epochs)")  # fmt: skip
-    layers = ", ".join(f"layer {layer} {share:.0%}" for layer, share in shares.items())
+    layers = ", ".join(f"layer {layer} {share:.0%}" for layer, share in saturating.items())
+    kinds = list(dict.fromkeys(units[n] for n in saturating))  # in the layers' order
+    slopes = ", ".join(_SATURATED_Y[kind] for kind in kinds)
+    dead = {n: share for n, share in shares.items() if units.get(n) in SWITCHING and share > 0}
+    which = f"{' and '.join(kinds)} units" if dead else "units"  # the relu ones are not
     return (
-        f"the net has not learned all {cases} cases, and its units are saturated "
-        f"({layers}; slope f'(z) < {SATURATION}: a logistic y near 0 or 1, a tanh y near -1 or "
-        "1, a relu unit off on every case; backprop, which scales by that slope, hardly moves "
-        "their weights); a --lr too large (this run's is "
-        f"{summary['config']['lr']:g}) drives units there: train again with a smaller --lr, "
-        "or another --seed"
+        f"the net has not learned all {cases} cases, and its {which} are saturated "
+        f"({layers}; slope f'(z) < {SATURATION}: {slopes}; backprop, which scales by that "
+        f"slope, hardly moves their weights){_dead_words(dead, units)}; a --lr too large (this "
+        f"run's is {summary['config']['lr']:g}) drives units there: train again with a smaller "
+        "--lr, or another --seed"
     )
+
+
+#: Where a saturating unit's slope f'(z) is below health.SATURATION, in the unlearned note
+_SATURATED_Y = {"logistic": "a logistic y near 0 or 1", "tanh": "a tanh y near -1 or 1"}
+
+
+def _dead_words(dead: dict[str, float], units: dict[str, str]) -> str:
+    """The unlearned note's fact on layers with dead units (relu units off on every training
+    case: their slope is 0 whatever z's size, so that no case moves their weights), beside the
+    saturated ones; "" for none."""
+    if not dead:
+        return ""
+    layers = ", ".join(f"layer {n} {share:.0%}" for n, share in dead.items())
+    kinds = " and ".join(dict.fromkeys(units[n] for n in dead))
+    return f", and some {kinds} units are dead, off on every case ({layers})"
 
 
 def _vanishing(summary: dict[str, Any]) -> bool:

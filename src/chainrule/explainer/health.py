@@ -51,6 +51,10 @@ MEASURED = ("logistic", "tanh", "relu")
 #: The units that are off on many cases by design: their share counts the units off on every
 #: case (dead), not the (case, unit) pairs, about half of which are off in a healthy layer
 SWITCHING = ("relu",)
+#: The units that saturate: their slope falls towards 0 as |z| grows (a large --lr drives them
+#: there); their share counts the saturated (case, unit) pairs. A dead relu unit is another
+#: thing (off on every case, its slope 0 whatever the size of z), measured beside them
+SATURATING = tuple(unit for unit in MEASURED if unit not in SWITCHING)
 #: The saturation panel's label, for a threshold; and its words where no layer is measured
 _SHARE_LABEL = "share saturated, f'(z) < {:g}\n(relu: units off on every case)"
 NO_MEASURED_LAYER = "no logistic, tanh or relu layer"
@@ -80,8 +84,9 @@ def saturation(model: Any, x: Any, threshold: float = SATURATION) -> dict[str, f
     for dE/dy = 1, read from its output y (logistic: y (1 - y); tanh: 1 - y^2; relu: 0 where
     y = 0, else 1). A logistic or tanh layer's share is over its (case, unit) pairs; a relu
     layer's is over its units, counting those off on every case (dead: no case moves their
-    weights), since a relu unit off on some cases is how it computes. :func:`dead_units` names
-    the units stuck on every case.
+    weights), since a relu unit off on some cases is how it computes: a dead unit, not a
+    saturated one (:func:`measured_layers` gives each layer's unit with its share).
+    :func:`dead_units` names the units stuck on every case.
 
     The units' y are those the model itself computes in ``model(x)``, read off its unit modules
     as they run (:func:`~chainrule.nn.module.outputs_of`); the layers are numbered as ``explain``
@@ -95,7 +100,17 @@ def saturation(model: Any, x: Any, threshold: float = SATURATION) -> dict[str, f
     has no logistic unit: then ``{}`` (its tanh and relu layers, which it cannot number, are
     not measured, as before they were measured at all: a run watched by the callback goes on).
     """
-    return {number: share for number, share, _ in _probe(model, x, threshold)}
+    return {number: share for number, _, share, _ in _probe(model, x, threshold)}
+
+
+def measured_layers(
+    model: Any, x: Any, threshold: float = SATURATION
+) -> list[tuple[str, str, float]]:
+    """Each measured layer's number, unit and share, as :func:`saturation` gives the shares:
+    ``[("1", "relu", 0.67), ("2", "logistic", 1.0)]``. The unit says what its share counts:
+    the saturated (case, unit) pairs of a unit in :data:`SATURATING` (logistic, tanh), the dead
+    units of one in :data:`SWITCHING` (relu), which a smaller learning rate need not revive."""
+    return [(number, unit, share) for number, unit, share, _ in _probe(model, x, threshold)]
 
 
 def dead_units(model: Any, x: Any, threshold: float = SATURATION) -> dict[str, list[int]]:
@@ -103,12 +118,12 @@ def dead_units(model: Any, x: Any, threshold: float = SATURATION) -> dict[str, l
     (as :func:`saturation` judges a case), numbered from 1 as ``explain``'s ``--unit L:i``
     counts them, keyed by layer number as there; ``[]`` for a layer with none. A relu unit
     listed is off on every case (dead): its weights get no gradient from any of them."""
-    return {number: units for number, _, units in _probe(model, x, threshold)}
+    return {number: units for number, _, _, units in _probe(model, x, threshold)}
 
 
-def _probe(model: Any, x: Any, threshold: float) -> list[tuple[str, float, list[int]]]:
-    """For each measured layer: its number, its share of saturated units and the units
-    saturated on every case (see :func:`saturation`), from one run of the model."""
+def _probe(model: Any, x: Any, threshold: float) -> list[tuple[str, str, float, list[int]]]:
+    """For each measured layer: its number, its unit, its share of saturated units and the
+    units saturated on every case (see :func:`saturation`), from one run of the model."""
     network = _network_of(model)
     if network is None:  # unreadable, and no logistic unit: nothing numbered to measure
         return []
@@ -122,7 +137,8 @@ def _probe(model: Any, x: Any, threshold: float) -> list[tuple[str, float, list[
         saturated = _slopes(unit, backend.to_numpy(y.data)) < threshold
         stuck = saturated.reshape(-1, saturated.shape[-1] if saturated.ndim else 1).all(axis=0)
         share = np.mean(stuck if unit in SWITCHING else saturated)
-        measured.append((number, float(share), [int(i) + 1 for i in np.flatnonzero(stuck)]))
+        stuck_units = [int(i) + 1 for i in np.flatnonzero(stuck)]
+        measured.append((number, unit, float(share), stuck_units))
     return measured
 
 
@@ -238,8 +254,8 @@ class GradientHealth(_Base):
                 "grad_norms": {
                     k: float(np.sum(np.divide(v, len(v)))) for k, v in self._norms.items()
                 },
-                "saturation": {number: share for number, share, _ in measured},
-                "dead_units": {number: units for number, _, units in measured},
+                "saturation": {number: share for number, _, share, _ in measured},
+                "dead_units": {number: units for number, _, _, units in measured},
             }
         )
 

@@ -277,7 +277,7 @@ class Module:
         if isinstance(value, (list, tuple, dict)):
             _refuse_unregistered_modules(self, name, value)
         if name in self._buffers:  # a declared buffer stays one (a new generator, new stats)
-            _refuse_a_recorded_buffer(self, name, value)
+            _refuse_a_recorded_buffer(self, name, value, name in self._persistent)
             self._buffers[name] = value
             object.__setattr__(self, name, value)
             return
@@ -352,7 +352,7 @@ class Module:
             raise ConfigError(
                 f"register_buffer: {type(self).__name__}.{name} is already a parameter or module"
             )
-        _refuse_a_recorded_buffer(self, name, value)
+        _refuse_a_recorded_buffer(self, name, value, persistent)
         self._buffers[name] = value
         if persistent:
             self._persistent.add(name)
@@ -742,13 +742,16 @@ def _set_while_built(module: Module | None = None) -> bool:
     return False
 
 
-def _refuse_a_recorded_buffer(module: Module, name: str, value: Any) -> None:
-    """Refuse a buffer set to a tensor the graph recorded (running statistics updated without
-    ``cr.no_grad()``: ``self.running_mean = 0.9 * self.running_mean + 0.1 * cr.mean(x, 0)``):
-    each step's graph then reached back through the last one's, so memory grew step by step
-    and a later backward raised GraphFreedError far from the line at fault. A parameter
-    computed from others is refused alike (:func:`_refuse_replacing_by_another_kind`)."""
-    if not isinstance(value, Tensor) or value.is_leaf:
+def _refuse_a_recorded_buffer(module: Module, name: str, value: Any, persistent: bool) -> None:
+    """Refuse a persistent buffer set to a tensor the graph recorded (running statistics updated
+    without ``cr.no_grad()``: ``self.running_mean = 0.9 * self.running_mean + 0.1 *
+    cr.mean(x, 0)``): each step's graph then reached back through the last one's, so memory
+    grew step by step and a later backward raised GraphFreedError far from the line at fault.
+    A non-persistent buffer (``persistent=False``) may hold one, as PyTorch's may: a cache of
+    this step's keys and values (``self.kv_cache = k``) that the step's loss backpropagates
+    through, replaced each step. A parameter computed from others is refused alike
+    (:func:`_refuse_replacing_by_another_kind`)."""
+    if not persistent or not isinstance(value, Tensor) or value.is_leaf:
         return
     held = module._buffers.get(name)  # an array (not a tensor) is written in place
     in_place = _is_array(held) and not isinstance(held, Tensor)

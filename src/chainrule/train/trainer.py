@@ -1354,10 +1354,12 @@ def fit(
     ``shuffle``, ``class_weight``, ``sample_weight``) is a TypeError saying chainrule's way of
     doing it, or that it has none (:data:`~chainrule.train.callbacks.KERAS_FIT_NAMES`).
 
-    ``resume`` names a checkpoint (or a directory of them) to continue from; ``epochs`` is the
-    total to reach, counting the epochs the checkpoint already did. A checkpoint of a run that
-    stopped early is finished: nothing more is trained (see :meth:`Trainer.fit`); given the
-    same ``early_stopping``, its best weights are put back into ``model``.
+    ``resume`` names a checkpoint (or a directory of them) to continue from (None or False:
+    start afresh, so that ``resume=args.resume`` of a flag left off trains from the start);
+    ``epochs`` is the total to reach, counting the epochs the checkpoint already did. A
+    checkpoint of a run that stopped early is finished: nothing more is trained (see
+    :meth:`Trainer.fit`); given the same ``early_stopping``, its best weights are put back
+    into ``model``.
 
     >>> import chainrule as cr                                            # doctest: +SKIP
     >>> net = cr.nn.mlp([2, 2, 1], output="logistic", rng=0)              # doctest: +SKIP
@@ -1368,6 +1370,8 @@ def fit(
     1.0
     """
     refuse_unknown_arguments("fit", keras_names, _FIT_ARGUMENTS, KERAS_FIT_NAMES)
+    if resume is False:  # resume=args.resume, the flag off (Keras's habit): no resume
+        resume = None
     _refuse_a_resume_flag(resume, checkpoint_dir, "fit")
     trainer = Trainer(
         model,
@@ -1395,11 +1399,11 @@ def fit(
 def _refuse_a_resume_flag(resume: Any, checkpoint_dir: Any, where: str) -> None:
     """Refuse a ``resume`` that is not a path, naming what it takes: ``resume=True`` (Keras's
     and Lightning's habit) failed in pathlib ("expected str, bytes or os.PathLike object, not
-    bool"), naming neither ``resume`` nor the path it wants."""
+    bool"), naming neither ``resume`` nor the path it wants. (``fit`` takes False as None.)"""
     if resume is None or isinstance(resume, (str, os.PathLike)):
         return
-    if resume is False:
-        then = "; leave it out (None) to start afresh"
+    if resume is False:  # Trainer.resume(False): there is nothing to call
+        then = "; to start afresh, leave the call out"
     elif checkpoint_dir is not None:
         then = f"; to continue from this run's checkpoints, resume={str(checkpoint_dir)!r}"
     else:

@@ -61,3 +61,12 @@ def test_logistic_units_at_a_huge_lr_keep_their_note(tmp_path, capsys):
     assert "slope f'(z) < 0.01: a logistic y near 0 or 1;" in note
     assert "tanh" not in note and "relu" not in note
     assert "smaller --lr" in note and "local minimum" not in note
+
+
+def test_the_health_line_says_a_relu_layers_share_is_dead_units(tmp_path, capsys):
+    out = tmp_path / "run"
+    args = ("train", "--data", "xor", "--lr", "50", "--epochs", "200", "--out", out)
+    code, text, err = run(capsys, *args, "--activation", "relu", "--explain")
+    assert code == 0, err
+    [line] = [line for line in text.splitlines() if line.startswith("gradient health:")]
+    assert "saturated units at the end (a relu layer's: its units off on every case): " in line

@@ -1256,7 +1256,10 @@ def _report(summary: dict[str, Any], quiet: bool, json_output: bool) -> None:
     if "gradient_health" in summary:
         last = summary["gradient_health_history"][-1] if summary["gradient_health_history"] else {}
         saturated = ", ".join(f"layer {k}: {v:.0%}" for k, v in last.get("saturation", {}).items())
-        notes = [f"saturated units at the end: {saturated}"] if saturated else []
+        dead = " (a relu layer's: its units off on every case)" * (
+            summary["config"].get("activation") == "relu"
+        )
+        notes = [f"saturated units at the end{dead}: {saturated}"] if saturated else []
         if _vanishing(summary):  # before the shares, which a deep net's list makes long
             from chainrule.explainer.health import falloff_words
 

@@ -136,17 +136,15 @@ def numbers_of(data: Any, dtype: Any, copy: bool = False) -> np.ndarray | None:
     is (:func:`~chainrule.backend.check_unmasked_within`: NumPy read the values under its mask).
     A scipy sparse matrix is refused, saying how to make it dense (:func:`sparse_refusal`).
     Any other refusal is NumPy's own."""
-    if type(data) is not np.ndarray:  # an array pays this one test
-        refusal = sparse_refusal(data, "tensor")
-        if refusal is not None:
-            raise TypeError(refusal)
     try:
         values = np.array(data, dtype=dtype) if copy else np.asarray(data, dtype=dtype)
     except TypeError:
+        _refuse_sparse(data)  # looked for only where NumPy failed: numbers pay nothing
         if not holds_none(data):
             raise
         return None
     except ValueError:  # NumPy's "inhomogeneous shape after 1 dimensions" named no row
+        _refuse_sparse(data)
         ragged = _ragged(data) if type(data) in _LISTS else None
         if ragged is None:
             raise
@@ -154,9 +152,18 @@ def numbers_of(data: Any, dtype: Any, copy: bool = False) -> np.ndarray | None:
             f"tensor: the rows are of different lengths: {ragged}; a tensor's rows all have "
             "one length (pad the short ones, or make a tensor of each)"
         ) from None
+    if values.dtype.kind == "O" and values.ndim == 0:  # NumPy's one object: a sparse matrix?
+        _refuse_sparse(data)
     if type(data) in _LISTS:  # an array pays this one test
         backend.check_unmasked_within(data, values)
     return values
+
+
+def _refuse_sparse(data: Any) -> None:
+    """Raise :func:`sparse_refusal`'s TypeError where ``data`` is a scipy sparse matrix."""
+    refusal = sparse_refusal(data, "tensor")
+    if refusal is not None:
+        raise TypeError(refusal)
 
 
 _LISTS = (list, tuple)

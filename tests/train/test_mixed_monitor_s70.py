@@ -14,7 +14,16 @@ from chainrule import nn
 from chainrule.nn.module import ConfigError
 from chainrule.train.history import History, higher_is_better, maximizing
 
-MIXED = ["val_acc_err", "val_accuracy_loss", "val_acc_drop", "val_error_accuracy", "acc_gap"]
+MIXED = [
+    "val_acc_err",
+    "val_accuracy_loss",
+    "val_acc_drop",
+    "val_error_accuracy",
+    "acc_gap",
+    "val_loss_drop",
+    "val_loss_decrease",
+    "val_err_drop",
+]  # the last three: review 4
 
 
 @pytest.mark.parametrize("key", MIXED)

@@ -296,21 +296,16 @@ class Loss:
         """The loss of ``output`` against ``target`` as a scalar tensor."""
         raise NotImplementedError
 
-    def __init_subclass__(cls, **kwargs: Any) -> None:
-        super().__init_subclass__(**kwargs)
-        own = cls.__dict__.get("config")
-        if callable(own) and not getattr(own, "records_threshold", False):
-            cls.config = _recording_threshold(own)  # chainrule's and a registered class's
-
     def config(self) -> dict[str, Any]:
         """A JSON-able description; :func:`loss_from_config` rebuilds the loss.
 
-        Every loss's config, a subclass's own ``config()`` included, also records a
-        ``threshold`` set on it other than its class's (``bce.threshold = 0.1``), which
-        :func:`loss_from_config` sets again: a model file keeps where its classifier cuts."""
+        chainrule's losses' configs (and this one, which a loss of one's own without a
+        ``config`` of its own inherits) also record a ``threshold`` set on the loss other than
+        its class's (``bce.threshold = 0.1``: :func:`with_threshold`), which
+        :func:`loss_from_config` sets again: a model file keeps where its classifier cuts. A
+        ``config()`` of one's own is one's own: to keep a threshold, it records it (or calls
+        ``with_threshold(self, {...})``)."""
         return with_threshold(self, {"type": self.config_type()})
-
-    config.records_threshold = True  # type: ignore[attr-defined]
 
     def config_type(self) -> str:
         """The name a saved config gives: the name the loss is known by (the library's, or one
@@ -362,31 +357,21 @@ class Loss:
         return Tensor(backend.asarray_like(array, output.data, dtype, type(self).__name__))
 
 
-def _recording_threshold(config: Any) -> Any:
-    """A loss class's ``config`` that also records the loss's ``threshold`` where it is not its
-    class's (:func:`with_threshold`); applied by :meth:`Loss.__init_subclass__`, so a class of
-    one's own (registered with :func:`register_loss`) need not write it."""
-
-    @functools.wraps(config)
-    def recording(self: Loss) -> dict[str, Any]:
-        return with_threshold(self, config(self))
-
-    recording.records_threshold = True  # type: ignore[attr-defined]
-    return recording
-
-
 def with_threshold(loss: Loss, config: dict[str, Any]) -> dict[str, Any]:
     """``config`` (``loss``'s own) with ``threshold`` where ``loss`` cuts elsewhere than its
     class does (``bce.threshold = 0.1``: the cut ``evaluate`` and ``predict`` read), unless it
-    names one itself: the default writes nothing, so such files read as older ones. The one
-    home of the threshold in a loss's config; :func:`loss_from_config` reads it back."""
+    names one itself: the default writes nothing, so such files read as older ones. Only a
+    finite number is recorded (a per-unit array, None or a property of the class's own is left
+    out, as every threshold was before). The one home of the threshold in a loss's config;
+    :func:`loss_from_config` reads it back."""
     threshold = getattr(loss, "threshold", None)
-    if not isinstance(config, dict) or "threshold" in config:
-        return config
-    if threshold == getattr(type(loss), "threshold", None):
+    default = getattr(type(loss), "threshold", None)
+    if not isinstance(config, dict) or "threshold" in config or isinstance(default, property):
         return config
     real = isinstance(threshold, numbers.Real) and not isinstance(threshold, bool)
-    return {**config, "threshold": float(threshold) if real else threshold}
+    if not real or not math.isfinite(threshold) or threshold == default:
+        return config
+    return {**config, "threshold": float(threshold)}
 
 
 def _refuse_reduction_none(who: str, options: dict[str, Any]) -> None:
@@ -563,7 +548,7 @@ class SquaredError(Loss):
         return 0.5 * _case_sums(error * error)
 
     def config(self) -> dict[str, Any]:
-        return {"type": self.config_type(), "reduction": self.reduction}
+        return with_threshold(self, {"type": self.config_type(), "reduction": self.reduction})
 
 
 class MSE(Loss):
@@ -742,7 +727,8 @@ class BinaryCrossEntropy(Loss):
 
     def config(self) -> dict[str, Any]:
         # the default writes no option, so its model files read as those of older versions
-        return {"type": self.config_type(), **({} if self.per_unit else {"per_unit": False})}
+        options = {} if self.per_unit else {"per_unit": False}
+        return with_threshold(self, {"type": self.config_type(), **options})
 
 
 class MarginSquaredError(Loss):
@@ -807,12 +793,15 @@ class MarginSquaredError(Loss):
         return d
 
     def config(self) -> dict[str, Any]:
-        return {
-            "type": self.config_type(),
-            "on": self.on,
-            "off": self.off,
-            "measured_from": self.measured_from,
-        }
+        return with_threshold(
+            self,
+            {
+                "type": self.config_type(),
+                "on": self.on,
+                "off": self.off,
+                "measured_from": self.measured_from,
+            },
+        )
 
 
 LOSSES: dict[str, type[Loss]] = {
@@ -1013,13 +1002,13 @@ def loss_from_config(config: dict[str, Any] | str) -> Loss:
             f'(its name = "{_key(name)}") in the program that reads it; {ON_THE_COMMAND_LINE}'
         )
     kwargs = {key: value for key, value in config.items() if key != "type"}
-    # the threshold is set on the loss built (as bce.threshold = 0.1 sets it), unless its
-    # constructor names one of its own
+    # the threshold with_threshold recorded is set on the loss built (as bce.threshold = 0.1
+    # sets it); a constructor that names a threshold of its own is given it, as any option
     takes_it = "threshold" in _constructor_parameters(LOSSES[_key(name)])
-    given = "threshold" in kwargs
-    threshold = kwargs.get("threshold") if takes_it else kwargs.pop("threshold", None)
+    recorded = not takes_it and "threshold" in kwargs
+    threshold = kwargs.pop("threshold") if recorded else None
     loss = loss_from_name(name, **kwargs)
-    if given:
+    if recorded:
         loss.threshold = _checked_threshold(threshold, loss, name)
     return loss
 

@@ -181,7 +181,8 @@ def maximizing(key: str, mode: str = "auto", who: str = "History.best") -> bool:
 def higher_is_better(key: str) -> bool | None:
     """True for an accuracy's name, False for a loss's, an error's or a logged column's, None
     for a name that does not say, or says both ways: an accuracy word beside a loss's or an
-    error's, or one that turns it around ("val_acc_err", "val_accuracy_loss", "val_acc_drop").
+    error's, or a word that turns either around ("val_acc_err", "val_accuracy_loss",
+    "val_acc_drop", "val_loss_drop").
     A name is read by its words ("val_accuracy_top5" is an accuracy, "val_loss_ema" and
     "val_nll" losses)."""
     words = _words(key)
@@ -199,18 +200,27 @@ def _words(key: str) -> set[str]:
 
 
 def _mixed_words(words: set[str]) -> tuple[str, str] | None:
-    """An accuracy word and a word of the other way among a name's ``words`` (the first of
-    each, alphabetically), or None: such a name says both ways, and ``mode="auto"`` asks."""
+    """Two words of a name's ``words`` that say different ways (the first of each,
+    alphabetically), or None: an accuracy word beside a loss's or a turning one
+    ("val_acc_err", "val_acc_drop"), or a loss's word beside a turning one ("val_loss_drop",
+    "val_err_decrease": higher may be better); such a name says both ways, and
+    ``mode="auto"`` asks."""
     higher = sorted(words & _HIGHER_WORDS)
-    lower = sorted(words & (_LOWER_WORDS | _TURNING_WORDS))
-    return (higher[0], lower[0]) if higher and lower else None
+    lower = sorted(words & _LOWER_WORDS)
+    turning = sorted(words & _TURNING_WORDS)
+    if higher and (lower or turning):
+        return higher[0], (lower or turning)[0]
+    if lower and turning:
+        return lower[0], turning[0]
+    return None
 
 
 #: Words of a log's name that say which way is better, for ``mode="auto"``.
 _HIGHER_WORDS = frozenset({"accuracy", "acc"})
 _LOWER_WORDS = frozenset({"loss", "error", "err", "mse", "mae", "rmse", "nll", "entropy"})
-#: Words that, beside an accuracy word, make the name another measure, whose better way the
-#: name does not say ("val_acc_drop", "acc_gap": lower is better; "acc_change": either).
+#: Words that, beside an accuracy's or a loss's word, make the name another measure, whose
+#: better way the name does not say ("val_acc_drop", "acc_gap": lower is better;
+#: "val_loss_drop", "val_loss_decrease": higher; "acc_change": either).
 _TURNING_WORDS = frozenset(
     {"drop", "gap", "delta", "diff", "change", "decrease", "decline", "minus", "std", "var"}
 )

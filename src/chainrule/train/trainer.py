@@ -976,6 +976,10 @@ class Trainer:
         ours = user_loss(self.loss)
         if theirs is None and ours is None:
             saved = checkpoint["model_info"].get("loss")
+            if isinstance(saved, dict) and isinstance(described, dict) and "threshold" not in saved:
+                # a checkpoint records a threshold only since session 70 (nn.losses.with_threshold):
+                # one without says nothing of it, so the loss's own is not compared
+                described = {key: value for key, value in described.items() if key != "threshold"}
             _refuse_a_difference(epoch_dir / MODEL_JSON, "loss", saved, described)
         elif theirs is None:
             raise ModelFileError(

@@ -461,7 +461,11 @@ def apply(primitive: Primitive, inputs: tuple[Tensor, ...], params: dict[str, An
             if out._primitive is not None:
                 out._origin = _user_frame()
             what = f"{primitive.name}: forward produced"  # its inputs: those given, the leaves
-            _check_finite(data, what, out.node, inputs, params, inputs, params)
+            # in the forward, a NaN is named where it enters from a parameter (a leaf that needs
+            # a gradient); one in the data or a constant (NaN padding masked by where, a NaN
+            # target) is named in backward, where it reaches a gradient, as torch names it
+            learned = [t if t.requires_grad else None for t in inputs]  # numbered as given
+            _check_finite(data, what, out.node, inputs, params, learned, None)
         elif mode.rule_origin is not None and out._primitive is not None:
             out._origin = mode.rule_origin  # a second derivative's NaN names the user's line
     return out
@@ -620,10 +624,12 @@ def _check_finite(
     or added by ``add``, is then no anomaly (torch's detect_anomaly does not check forward
     values at all), while softmax of a fully masked row (NaN from -inf) still is.
 
-    A NaN passed on from a leaf among the op's ``inputs`` (a parameter, the data: no op's
-    output, which was checked at its own op) or from one of its ``constants`` (its arrays
-    and numbers among the op's parameters: a target, a mask) is reported too, naming that
-    input: the NaN entered the graph there (torch raises in backward). The inputs are read only
+    A NaN passed on from a leaf among the op's ``inputs`` (the forward gives those that need a
+    gradient, its parameters; the backward every leaf, the data too: no op's output, which was
+    checked at its own op) or from one of its ``constants`` (the backward's: its arrays and
+    numbers among the op's parameters, a target) is reported too, naming that input: the NaN
+    entered the graph there (torch raises in backward). NaN padding masked away by ``where``
+    reaches no gradient and is not reported. The inputs are read only
     once the output is found non-finite: a finite op pays what it paid before."""
     xp = array_module(data)
     if bool(xp.all(xp.isfinite(data))):
@@ -648,8 +654,10 @@ def _nan_leaf(inputs: Sequence, constants: Mapping | None) -> str | None:
     """The first of an op's ``inputs`` that is a leaf holding a NaN, or of its ``constants``
     (its parameters: arrays, numbers and leaf tensors count) holding one, in words ("its input
     0, a leaf of shape (5, 3)"); None for none."""
-    for index, value in enumerate(inputs):
-        if value._primitive is None and _any_non_finite((value,), nan_only=True):
+    for index, value in enumerate(inputs):  # None: an input not looked at
+        if value is None or value._primitive is not None:
+            continue
+        if _any_non_finite((value,), nan_only=True):
             named = f" ({value.name})" if value.name else ""
             return f"its input {index}{named}, a leaf of shape {tuple(value.data.shape)}"
     for key, value in (constants or {}).items():

@@ -70,3 +70,15 @@ def test_the_health_line_says_a_relu_layers_share_is_dead_units(tmp_path, capsys
     assert code == 0, err
     [line] = [line for line in text.splitlines() if line.startswith("gradient health:")]
     assert "saturated units at the end (a relu layer's: its units off on every case): " in line
+
+
+def test_relu_units_under_a_softmax_top_dead_at_a_huge_lr_get_the_lr_note(tmp_path, capsys):
+    """Review 5: with no saturating layer measured (relu hidden units, a softmax top), a layer
+    dead on every case fell through to "a local minimum, train longer"."""
+    out = tmp_path / "run"
+    args = ("train", "--data", "encoder", "--activation", "relu", "--lr", "50", "--explain")
+    code, text, err = run(capsys, *args, "--out", out)
+    assert code == 0, err
+    [note] = [line for line in text.splitlines() if line.startswith("note: the net has not")]
+    assert "its relu units are dead, off on every case (layer 1 " in note
+    assert "smaller --lr" in note and "local minimum" not in note

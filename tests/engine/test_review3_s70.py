@@ -50,11 +50,13 @@ def _raised(f) -> str:
 # -- a NaN that enters from a leaf --------------------------------------------------------------
 
 
-def test_nan_in_the_data_is_named_at_the_first_op_as_a_leaf_input():
+def test_nan_in_the_data_is_named_where_it_reaches_a_gradient_as_a_leaf_input():
+    """In backward, as torch names it (review 5: a NaN constant masked away by where reaches no
+    gradient and is not reported, so the forward names a NaN only in a parameter)."""
     net, (X, T) = _net(), _data()
     X[2, 1] = np.nan
     said = _raised(lambda: _step(net, X, cr.tensor(T)))
-    assert said.startswith("linear: forward got NaN from its input 0, a leaf of shape (5, 3)")
+    assert said.startswith("linear: backward got NaN from its input 0, a leaf of shape (5, 3)")
     assert "entered the graph there" in said and "test_review3_s70.py" in said
 
 
@@ -72,7 +74,7 @@ def test_nan_in_a_target_constant_is_named(as_tensor):
     net, (X, T) = _net(), _data()
     T[1, 0] = np.nan
     said = _raised(lambda: _step(net, X, cr.tensor(T) if as_tensor else T))
-    assert "forward got NaN from its input" in said and "a leaf of shape (5, 1)" in said
+    assert "backward got NaN from its input" in said and "a leaf of shape (5, 1)" in said
 
 
 def test_nan_weight_seen_first_in_backward_is_named_there():
@@ -149,3 +151,14 @@ def test_T_up_to_two_axes_does_not_warn(shape):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         cr.tensor(RNG.normal(size=shape)).T  # noqa: B018
+
+
+def test_nan_padding_masked_away_by_where_is_quiet():
+    """Review 5: NaN padding that where keeps out of every gradient is no anomaly (torch's
+    detect_anomaly passes it); it raised at the forward once leaves' NaN were named there."""
+    x = cr.tensor(np.array([1.0, 2.0, 3.0]), requires_grad=True)
+    keep = np.array([True, False, True])
+    with cr.detect_anomaly():
+        padded = cr.where(keep, x, np.nan)
+        cr.sum(cr.where(keep, padded * 2, 0.0)).backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [2.0, 0.0, 2.0])

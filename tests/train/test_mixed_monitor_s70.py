@@ -39,7 +39,10 @@ def test_a_mixed_name_asks_for_the_mode(key):
     ("key", "higher"),
     [("val_accuracy", True), ("val_acc", True), ("top5_accuracy", True),
      ("val_accuracy_top5", True), ("val_loss", False), ("val_loss_ema", False),
-     ("val_nll", False), ("lr", False)],
+     ("val_nll", False), ("lr", False),
+     # review 5: a loss's spread or gap stays lower-better; only its fall (drop) asks
+     ("val_loss_std", False), ("val_mse_var", False), ("loss_gap", False),
+     ("val_loss_delta", False), ("train_loss_minus_val_loss", False)],
 )  # fmt: skip
 def test_names_that_say_one_way_keep_it(key, higher):
     assert higher_is_better(key) is higher

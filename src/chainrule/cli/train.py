@@ -1389,7 +1389,17 @@ def _unlearned_note(summary: dict[str, Any]) -> str:
     shares = summary.get("saturation") or {}
     units = summary.get("saturation_units") or {}
     saturating = {n: share for n, share in shares.items() if units.get(n) in SATURATING}
+    dead = {n: share for n, share in shares.items() if units.get(n) in SWITCHING and share > 0}
     saturated = bool(saturating) and min(saturating.values()) >= MOSTLY_SATURATED
+    # no saturating layer measured (relu hidden units under a softmax top): a layer of units
+    # dead on every case is what a --lr too large leaves (encoder --activation relu --lr 50)
+    all_dead = not saturating and bool(dead) and max(dead.values()) >= MOSTLY_SATURATED
+    if all_dead:
+        layers = ", ".join(f"layer {n} {share:.0%}" for n, share in dead.items())
+        return (f"the net has not learned all {cases} cases, and its relu units are dead, off "
+                f"on every case ({layers}): no case moves their weights; a --lr too large (this "
+                f"run's is {config['lr']:g}) drives units there: train again with a smaller "
+                "--lr, or another --seed")  # fmt: skip
     if not saturated and _vanishing(summary):  # a deep net's lower layers left behind
         unit = config.get("activation") or "logistic"
         scales = ("by its weights and by y(1 - y), at most 0.25" if unit == "logistic"
@@ -1407,7 +1417,6 @@ def _unlearned_note(summary: dict[str, Any]) -> str:
     layers = ", ".join(f"layer {layer} {share:.0%}" for layer, share in saturating.items())
     kinds = list(dict.fromkeys(units[n] for n in saturating))  # in the layers' order
     slopes = ", ".join(_SATURATED_Y[kind] for kind in kinds)
-    dead = {n: share for n, share in shares.items() if units.get(n) in SWITCHING and share > 0}
     which = f"{' and '.join(kinds)} units" if dead else "units"  # the relu ones are not
     return (
         f"the net has not learned all {cases} cases, and its {which} are saturated "

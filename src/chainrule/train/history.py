@@ -207,11 +207,11 @@ def _mixed_words(words: set[str]) -> tuple[str, str] | None:
     ``mode="auto"`` asks."""
     higher = sorted(words & _HIGHER_WORDS)
     lower = sorted(words & _LOWER_WORDS)
-    turning = sorted(words & _TURNING_WORDS)
-    if higher and (lower or turning):
-        return higher[0], (lower or turning)[0]
-    if lower and turning:
-        return lower[0], turning[0]
+    if higher and (lower or words & _TURNING_WORDS):
+        return higher[0], (lower or sorted(words & _TURNING_WORDS))[0]
+    falling = sorted(words & _FALLING_WORDS)  # a loss's fall: higher is better
+    if lower and falling:
+        return lower[0], falling[0]
     return None
 
 
@@ -224,6 +224,9 @@ _LOWER_WORDS = frozenset({"loss", "error", "err", "mse", "mae", "rmse", "nll", "
 _TURNING_WORDS = frozenset(
     {"drop", "gap", "delta", "diff", "change", "decrease", "decline", "minus", "std", "var"}
 )
+#: Words that, beside a loss's word, name its fall, which is better higher ("val_loss_drop",
+#: "val_err_decrease"); a loss's spread or gap ("val_loss_std", "loss_gap") stays lower-better.
+_FALLING_WORDS = frozenset({"drop", "decrease", "decline", "reduction", "improvement", "change"})
 
 
 def rankable(value: Any) -> bool:

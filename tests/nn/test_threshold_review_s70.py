@@ -125,3 +125,24 @@ def test_a_checkpoint_without_a_threshold_resumes_with_the_losss_own(tmp_path):
     history = train.fit(net, bce, optim.SGD(net.parameters(), lr=0.1), ds, epochs=4,
                         checkpoint_dir=ck, resume=ck, progress=False)  # fmt: skip
     assert history.last["epoch"] == 4
+
+
+def test_loss_from_name_given_a_threshold_says_how_to_set_one():
+    with pytest.raises(nn.ConfigError, match=r"takes no option 'threshold'.*loss\.threshold = "):
+        nn.loss_from_name("binary-cross-entropy", threshold=0.2)
+
+
+def test_a_checkpoints_threshold_against_the_default_names_the_defaults_value(tmp_path):
+    """Review 5: the refusal said "0.2 in the checkpoint but None in this trainer"."""
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(40, 3))
+    ds = cr.data.Dataset(X=X, y=(X[:, 0] > 1).astype(np.int64), task="classification")
+    bce = nn.BinaryCrossEntropy()
+    bce.threshold = 0.2
+    net = nn.mlp([3, 1], rng=0, dtype="float64")
+    ck = tmp_path / "ck"
+    train.fit(net, bce, optim.SGD(net.parameters(), lr=0.1), ds, epochs=2, checkpoint_dir=ck,
+              progress=False)  # fmt: skip
+    with pytest.raises(cr.errors.UserError, match=r"is 0\.2 in the checkpoint but 0\.5 in this"):
+        train.fit(net, nn.BinaryCrossEntropy(), optim.SGD(net.parameters(), lr=0.1), ds,
+                  epochs=4, checkpoint_dir=ck, resume=ck, progress=False)  # fmt: skip

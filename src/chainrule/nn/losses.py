@@ -895,6 +895,8 @@ def _unknown_option(cls: type[Loss], options: dict[str, Any]) -> str | None:
         if parameters
         else f"{cls.__name__}() takes no arguments"
     )
+    if unknown == "threshold":  # an attribute every loss has, set after it is built
+        takes += "; a threshold is set on the loss built: loss.threshold = 0.2"
     return f"takes no option {unknown!r} ({takes})"
 
 

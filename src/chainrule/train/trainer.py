@@ -980,6 +980,9 @@ class Trainer:
                 # a checkpoint records a threshold only since session 70 (nn.losses.with_threshold):
                 # one without says nothing of it, so the loss's own is not compared
                 described = {key: value for key, value in described.items() if key != "threshold"}
+            elif isinstance(saved, dict) and isinstance(described, dict) and "threshold" in saved:
+                # this loss cuts at its class's own (a default writes none): say which
+                described = {"threshold": getattr(self.loss, "threshold", None), **described}
             _refuse_a_difference(epoch_dir / MODEL_JSON, "loss", saved, described)
         elif theirs is None:
             raise ModelFileError(

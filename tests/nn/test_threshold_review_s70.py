@@ -106,16 +106,23 @@ def test_a_scalar_threshold_is_still_recorded_by_chainrules_losses(tmp_path):
         assert nn.loss_from_config(loss.config()).threshold == 0.1
 
 
-def test_a_checkpoint_without_a_threshold_resumes_with_the_losss_own(tmp_path):
+def _checkpointed(tmp_path, threshold):
+    """A 3-1 classifier trained 2 epochs with a BCE cut at ``threshold``, checkpointed: the
+    net, its data, its loss and the checkpoint directory."""
     rng = np.random.default_rng(1)
     X = rng.normal(size=(40, 3))
     ds = cr.data.Dataset(X=X, y=(X[:, 0] > 1).astype(np.int64), task="classification")
     bce = nn.BinaryCrossEntropy()
-    bce.threshold = 0.1
+    bce.threshold = threshold
     net = nn.mlp([3, 1], rng=0, dtype="float64")
     ck = tmp_path / "ck"
     train.fit(net, bce, optim.SGD(net.parameters(), lr=0.1), ds, epochs=2, checkpoint_dir=ck,
               progress=False)  # fmt: skip
+    return net, ds, bce, ck
+
+
+def test_a_checkpoint_without_a_threshold_resumes_with_the_losss_own(tmp_path):
+    net, ds, bce, ck = _checkpointed(tmp_path, 0.1)
     written = sorted(ck.glob("epoch-*/model.json"))
     assert len(written) == 2
     for model_json in written:  # as a checkpoint written before 985cc01
@@ -134,15 +141,7 @@ def test_loss_from_name_given_a_threshold_says_how_to_set_one():
 
 def test_a_checkpoints_threshold_against_the_default_names_the_defaults_value(tmp_path):
     """Review 5: the refusal said "0.2 in the checkpoint but None in this trainer"."""
-    rng = np.random.default_rng(1)
-    X = rng.normal(size=(40, 3))
-    ds = cr.data.Dataset(X=X, y=(X[:, 0] > 1).astype(np.int64), task="classification")
-    bce = nn.BinaryCrossEntropy()
-    bce.threshold = 0.2
-    net = nn.mlp([3, 1], rng=0, dtype="float64")
-    ck = tmp_path / "ck"
-    train.fit(net, bce, optim.SGD(net.parameters(), lr=0.1), ds, epochs=2, checkpoint_dir=ck,
-              progress=False)  # fmt: skip
+    net, ds, _, ck = _checkpointed(tmp_path, 0.2)
     with pytest.raises(cr.errors.UserError, match=r"is 0\.2 in the checkpoint but 0\.5 in this"):
         train.fit(net, nn.BinaryCrossEntropy(), optim.SGD(net.parameters(), lr=0.1), ds,
                   epochs=4, checkpoint_dir=ck, resume=ck, progress=False)  # fmt: skip

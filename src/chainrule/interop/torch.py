@@ -175,17 +175,20 @@ def _linear_weight_names(model: Any) -> set[str]:
     ``model``: the only parameters whose layout differs from PyTorch's."""
     from chainrule import nn
 
-    return {f"{prefix}.weight" if prefix else "weight"
-            for prefix, module in model.named_modules(remove_duplicate=False)
-            if isinstance(module, nn.Linear)}  # fmt: skip
+    return _weight_names_of(model, nn.Linear)
 
 
 def _torch_linear_weight_names(net: Any) -> set[str]:
     """Every key of ``net.state_dict()`` that is a ``torch.nn.Linear``'s weight."""
-    torch = _torch()
+    return _weight_names_of(net, _torch().nn.Linear)
+
+
+def _weight_names_of(model: Any, layer: type) -> set[str]:
+    """The ``weight`` name of every module of ``model`` that is a ``layer``, under each path a
+    module shared in two places has (chainrule's and PyTorch's ``named_modules`` alike)."""
     return {f"{prefix}.weight" if prefix else "weight"
-            for prefix, module in net.named_modules(remove_duplicate=False)
-            if isinstance(module, torch.nn.Linear)}  # fmt: skip
+            for prefix, module in model.named_modules(remove_duplicate=False)
+            if isinstance(module, layer)}  # fmt: skip
 
 
 def state_dict_from_torch(state: Any, model: Any = None) -> dict[str, np.ndarray]:

@@ -30,7 +30,13 @@ from typing import Any
 from chainrule import backend
 from chainrule.errors import ConfigError, type_name
 from chainrule.nn.layers import _config_type, _position
-from chainrule.nn.module import Module, Parameter, from_config, register_module
+from chainrule.nn.module import (
+    Module,
+    Parameter,
+    _parameters_in_use,
+    from_config,
+    register_module,
+)
 from chainrule.tensor import Tensor
 
 
@@ -407,10 +413,18 @@ class ParameterList(Module):
         )
 
     def __getitem__(self, index: int | slice) -> Any:
-        items = list(self._parameters.values())
-        if isinstance(index, slice):
-            return type(self)(items[index])
-        return items[_position("ParameterList", index, len(items), "parameters")]
+        """The parameter at ``index``, or a ParameterList of those of a slice. Inside
+        :func:`~chainrule.nn.functional_call` an item is the value given for it, and a slice
+        holds the same parameters but shows the values given (a slice made there keeps them)."""
+        items = list(_parameters_in_use(self).values())
+        if not isinstance(index, slice):
+            return items[_position("ParameterList", index, len(items), "parameters")]
+        registered = list(self._parameters.values())[index]
+        part = type(self)(registered)
+        for position, (item, own) in enumerate(zip(items[index], registered)):
+            if item is not own:  # a value swapped in, not its copy: Parameter(value) would
+                part.__dict__[str(position)] = item  # cut its gradient
+        return part
 
     def __setitem__(self, index: int, value: Any) -> None:
         """Replace the parameter at ``index`` (the new one keeps the name ``"<index>"``)."""
@@ -421,7 +435,7 @@ class ParameterList(Module):
         return len(self._parameters)
 
     def __iter__(self) -> Iterator[Parameter]:
-        return iter(list(self._parameters.values()))
+        return iter(list(_parameters_in_use(self).values()))
 
     def __iadd__(self, values: Iterable[Any]) -> ParameterList:
         return self.extend(values)
@@ -475,8 +489,10 @@ class ParameterDict(Module):
             self.update(parameters)
 
     def __getitem__(self, key: str) -> Parameter:
+        """The parameter of ``key`` (inside :func:`~chainrule.nn.functional_call`, the value
+        given for it)."""
         try:
-            return self._parameters[key]
+            return _parameters_in_use(self)[key]
         except KeyError:  # a bare KeyError 'b' named neither the container nor its keys
             raise KeyError(_missing_key("ParameterDict", key, self._parameters)) from None
 
@@ -504,15 +520,15 @@ class ParameterDict(Module):
 
     def values(self) -> list[Parameter]:
         """The parameters, in the order of :meth:`keys`."""
-        return list(self._parameters.values())
+        return list(_parameters_in_use(self).values())
 
     def items(self) -> list[tuple[str, Parameter]]:
         """``(key, parameter)`` pairs, in the order of :meth:`keys`."""
-        return list(self._parameters.items())
+        return list(_parameters_in_use(self).items())
 
     def get(self, key: str, default: Any = None) -> Any:
         """The parameter of ``key``, or ``default`` where there is none."""
-        return self._parameters.get(key, default)
+        return _parameters_in_use(self).get(key, default)
 
     def pop(self, key: str) -> Parameter:
         """Remove ``key`` and return its parameter."""

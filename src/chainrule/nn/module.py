@@ -1208,6 +1208,16 @@ def _call_lock(module: Module) -> threading.RLock:
     return lock
 
 
+def _parameters_in_use(module: Module) -> dict[str, Any]:
+    """``module``'s own parameters by name, each as its attribute holds it now: the registered
+    parameter, or the value a :func:`functional_call` under way has put in its place (the call
+    swaps the attribute, never the registration). A container of parameters reads its items
+    here, so ``pl[0]`` or ``pd["a"]`` in a forward sees the value given, as ``self.weight``
+    does, where reading ``_parameters`` used the model's own and gave a gradient of zeros."""
+    held = module.__dict__
+    return {name: held.get(name, param) for name, param in module._parameters.items()}
+
+
 def _placed_by_this_thread() -> dict[tuple[int, str], list[Any]]:
     placed = getattr(_placed, "slots", None)
     if placed is None:

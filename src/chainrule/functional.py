@@ -1283,10 +1283,12 @@ def jacobian(
     blocks for the inputs at each leaf (as ``torch.func.jacrev``): ``hessian`` of a function of
     several arguments is the Jacobian of ``grad``'s tuple. ``mode="reverse"`` builds it a row per
     output element (vjp); ``"forward"`` a column per input element (jvp): choose the smaller side.
-    A Jacobian of a batch's per-case losses (``loss.per_case``) is no cheap route to per-example
-    gradients: each row runs a backward pass through the whole batch's graph, about N^2 work for
-    N cases, where a loop of :func:`grad` over single cases (with ``nn.functional_call``) does N
-    cases' work (see docs/nn.md, "Per-example gradients").
+    Per-example gradients as a Jacobian of a batch's per-case losses (``loss.per_case``): in
+    reverse mode each row runs a backward pass through the whole batch's graph, about N^2 work
+    for N cases, where a loop of :func:`grad` over single cases (with ``nn.functional_call``)
+    does N cases' work, so it falls behind the loop as N grows; forward mode, of the weights as
+    one vector (``nn.unflatten_parameters``), runs a pass per weight and wins where the weights
+    are few beside the cases (see docs/nn.md, "Per-example gradients").
     With ``has_aux``, ``f`` returns ``(output, aux)`` and the call gives ``(jacobian, aux)``:
     ``aux`` is returned as it is, not differentiated (detached, as :func:`grad`'s), as
     ``jax.jacobian`` and ``torch.func.jacrev`` take it.

@@ -2,7 +2,13 @@
 (``scipy.optimize.minimize``, a line search, a Hessian of the loss in the weights).
 
 The order is :meth:`Module.named_parameters`' (a tied parameter once), as in
-``torch.nn.utils``: ``0.weight`` row by row, then ``0.bias``, ``2.weight`` ...
+``torch.nn.utils``: ``0.weight`` row by row, then ``0.bias``, ``2.weight`` ... Each parameter
+is flattened in chainrule's layout, not torch's: a ``Linear`` weight is (n_in, n_out) where
+torch's is (n_out, n_in), so torch's vector for the same network has the same length and other
+numbers in another order (written here, it loads scrambled weights without an error). Convert
+through :mod:`chainrule.interop`: ``torch.nn.utils.parameters_to_vector(
+cr.interop.to_torch(net).parameters())`` is torch's vector; torch's
+``vector_to_parameters`` into that torch network and ``cr.interop.from_torch`` bring one back.
 
 - :func:`parameters_to_vector` (torch's name): the parameters' values as one NumPy vector, a
   copy (it also flattens ``cr.grad``'s dict of gradients, which keeps its argument's order);
@@ -41,6 +47,8 @@ def parameters_to_vector(parameters: Module | Mapping[str, Any] | Iterable[Any])
     its own order (``cr.grad(f)(params)`` keeps the order of ``params``), a list's in its.
     The dtype is the parameters' (float64 for a float64 network). A tensor that needs a
     gradient gives its values: the vector carries no derivative (it is for NumPy and scipy).
+    A ``Linear`` weight is flattened as chainrule holds it, (n_in, n_out): not torch's vector
+    for the same network (see the module's docstring for the conversion).
 
     >>> import chainrule as cr
     >>> net = cr.nn.Linear(2, 3, dtype="float64", rng=0)
@@ -75,6 +83,10 @@ def vector_to_parameters(vector: Any, module: Module) -> None:
     objects stay (an optimizer holding them steps the new values), each keeps its dtype
     (scipy's float64 result is rounded into a float32 network), library and device. The
     write is ``load_state_dict``'s, so a graph recorded before it is refused by backward.
+    The vector is read in chainrule's layout (a ``Linear`` weight (n_in, n_out), row by row):
+    a vector from ``torch.nn.utils.parameters_to_vector`` has the same length and is loaded
+    scrambled; write it into ``cr.interop.to_torch(module)`` with torch's function and
+    convert back with ``cr.interop.from_torch`` instead.
     """
     values = _numbers(vector, module, "vector_to_parameters")
     values = backend.to_numpy(values.data)

@@ -247,6 +247,13 @@ class BaseMLP(BaseEstimator):
                 InconsistentVersionWarning(type(self).__name__, chainrule.__version__, pickled),
                 stacklevel=user_stacklevel(),
             )
+        tied = state.get("_tied_arrays")
+        if tied is not None and not all(
+            array is was
+            for arrays, were in zip((state.get("coefs_", ()), state.get("intercepts_", ())), tied)
+            for array, was in zip(arrays, were)
+        ):  # a pickler that copies each array (joblib's memmaps) keeps no sharing to go by
+            del state["_tied_arrays"]  # coefs_ is the model, as when it was assigned
         super().__setstate__(state)
 
     def __init__(
@@ -571,12 +578,20 @@ class BaseMLP(BaseEstimator):
             )
 
     def _load_assigned_weights(self) -> None:
-        """Give the network copies (in its dtype) of the arrays assigned to ``coefs_`` /
-        ``intercepts_`` or to one of their items, then tie the lists to its arrays again: in
-        scikit-learn they are the model, and users set or restore weights by assigning them."""
+        """Bring ``coefs_`` / ``intercepts_`` and the network's parameter arrays together again,
+        item by item, whichever side was replaced since they were last tied: an array assigned
+        to ``coefs_`` / ``intercepts_`` or to one of their items is copied (in the network's
+        dtype) into the parameter (in scikit-learn they are the model, and users set or restore
+        weights by assigning them); a parameter whose array was replaced through ``network_``
+        (``p.data = ...``, ``layer.weight = nn.Parameter(...)``) is kept, and the lists take its
+        array. Where both were replaced, it is refused, naming the item: which
+        write is meant cannot be told. Writes into the arrays themselves (``coefs_[0][...] =``,
+        ``p.data[...] =``) need nothing: the lists hold the network's very arrays."""
         name, layers = type(self).__name__, self._layers()
-        pairs = []
-        for attribute in ("coefs_", "intercepts_"):
+        # the arrays as last tied; a model pickled before they were recorded takes coefs_'s
+        tied = getattr(self, "_tied_arrays", None)
+        pairs, replaced_in_network = [], False
+        for slot, attribute in enumerate(("coefs_", "intercepts_")):
             arrays = list(getattr(self, attribute))
             params = [layer.weight if attribute == "coefs_" else layer.bias for layer in layers]
             if len(arrays) != len(params):
@@ -584,9 +599,22 @@ class BaseMLP(BaseEstimator):
                     f"{name}: {attribute} holds {len(arrays)} arrays but the fitted network has "
                     f"{len(params)} layers of connections"
                 )
+            before = tied[slot] if tied is not None and len(tied[slot]) == len(params) else None
             for index, (array, param) in enumerate(zip(arrays, params)):
                 if array is param.data:
                     continue
+                if before is not None and array is before[index]:
+                    replaced_in_network = True  # only the parameter's array is new: keep it
+                    continue
+                if before is not None and param.data is not before[index]:
+                    part = "weight" if attribute == "coefs_" else "bias"
+                    raise ValueError(
+                        f"{name}: {attribute}[{index}] was assigned and the network's layer "
+                        f"{index} {part} was given another array (p.data = ...) since they were "
+                        f"last in step: which one is the model cannot be told; assign the "
+                        f"values once, either {attribute}[{index}] = values or, through "
+                        f"network_, p.data = values"
+                    )
                 if np.shape(array) != param.data.shape:
                     raise ValueError(
                         f"{name}: {attribute}[{index}] has shape {np.shape(array)} but the fitted "
@@ -595,14 +623,16 @@ class BaseMLP(BaseEstimator):
                 pairs.append((param, array))
         for param, array in pairs:  # nothing is replaced until every array fits
             param.data = np.array(array, dtype=param.data.dtype)  # the same Parameter, as .to
-        if pairs:
+        if pairs or replaced_in_network:
             self._tie_weights()
 
     def _tie_weights(self) -> None:
-        # the very arrays the optimizer updates in place, so coefs_ is always the network's
+        # the very arrays the optimizer updates in place, so coefs_ is always the network's;
+        # the arrays tied are kept to tell, later, which side was replaced
         layers = self._layers()
         self.coefs_ = [layer.weight.data for layer in layers]
         self.intercepts_ = [layer.bias.data for layer in layers]
+        self._tied_arrays = (tuple(self.coefs_), tuple(self.intercepts_))
 
     def _follow_parameters(self) -> None:
         """A warm start takes ``activation`` and ``dtype`` as they are now, as scikit-learn
@@ -949,7 +979,14 @@ class BaseMLP(BaseEstimator):
         ``out_activation_``. To explain, draw or save it with the loss it was trained on,
         :attr:`loss_function_`, e.g. ``chainrule.io.save_model(path, clf.network_,
         loss=clf.loss_function_, class_names=[str(c) for c in clf.classes_])`` (see the
-        module's docstring)."""
+        module's docstring).
+
+        A write of its weights is the model's: in place (``p.data[...] = v``,
+        ``load_state_dict``, ``nn.vector_to_parameters``) ``coefs_`` sees it at once; a new array
+        (``p.data = v``) is what ``predict`` runs, and ``coefs_`` / ``intercepts_`` hold it from
+        the estimator's next use (``predict``, ``score``, ``fit``, ``network_``). Replacing the
+        same layer's array both there and in ``coefs_`` between two uses is refused: say once
+        which values are meant."""
         check_is_fitted(self, "coefs_")
         self._load_assigned_weights()
         return _stack(self._layers(), self.activation)

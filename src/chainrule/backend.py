@@ -255,14 +255,18 @@ def _without_negative_strides(host: Any) -> Any:
 
 def _narrowed(xp: Any, name: str, device: Any, fix: str, values: Any = None) -> Any:
     """None where library ``xp`` holds host values of dtype ``name`` on ``device``. Where it
-    does not (a wide dtype, or a 64-bit integer on JAX without x64): on JAX without x64 the
-    narrower dtype, what JAX makes of them (float32, int32 ...), asked for so that JAX does
-    not warn at every move (NumPy's integers are int64: ``cr.arange(5, xp=jnp)`` warned);
-    elsewhere (array-api-strict's ``no_float64`` device, whose own refusal names neither the
-    values nor a fix) an :class:`ArrayLibraryError` ending in ``fix`` (formatted with
-    ``name`` and ``narrower``). Integer ``values`` (the host array) that the narrower type
-    cannot hold are not narrowed silently: their own dtype is asked for, and JAX warns that it
-    truncates them (an operand's dtype left to JAX truncated them without a word)."""
+    does not (a wide dtype, or a 64-bit integer on JAX without x64 or on a device without
+    them): on JAX without x64 the narrower dtype, what JAX makes of them (float32, int32 ...),
+    asked for so that JAX does not warn at every move (NumPy's integers are int64:
+    ``cr.arange(5, xp=jnp)`` warned); and 64-bit integers on a device that has none
+    (array-api-strict's ``no_x64``, which refused NumPy's int64 labels and positions in its own
+    words) their 32-bit kin, as on JAX. A wide float elsewhere (array-api-strict's
+    ``no_float64`` device, whose own refusal names neither the values nor a fix) is an
+    :class:`ArrayLibraryError` ending in ``fix`` (formatted with ``name`` and ``narrower``).
+    Integer ``values`` (the host array) that the narrower type cannot hold are not narrowed
+    silently: on JAX their own dtype is asked for, and JAX warns that it truncates them (an
+    operand's dtype left to JAX truncated them without a word); on a device without 64-bit
+    integers they are refused, naming the range."""
     narrower = _NARROWER.get(name)
     if narrower is None:
         return None
@@ -270,10 +274,20 @@ def _narrowed(xp: Any, name: str, device: Any, fix: str, values: Any = None) -> 
         if values is not None and not _integers_fit(values, narrower):
             return _named(xp, name)
         return _named(xp, narrower)
-    if name not in WIDE_DTYPES or _offers(xp, name, device):
+    if name in WIDE_DTYPES:
+        if _offers(xp, name, device):
+            return None
+        fix = fix.format(name=name, narrower=narrower)
+        raise ArrayLibraryError(f"{_lacking(xp, name, device, '')}, {fix}")
+    if _offers(xp, name, device):
         return None
-    fix = fix.format(name=name, narrower=narrower)
-    raise ArrayLibraryError(f"{_lacking(xp, name, device, '')}, {fix}")
+    if values is not None and not _integers_fit(values, narrower):
+        low, high = numpy.min(values), numpy.max(values)
+        raise ArrayLibraryError(
+            f"{_lacking(xp, name, device, '')}, and values from {low} to {high} do not fit "
+            f"its {narrower}; make them floats first, or use a device with {name}"
+        )
+    return _named(xp, narrower)
 
 
 def _integers_fit(values: Any, name: str) -> bool:
@@ -433,7 +447,8 @@ def dtype_in(xp: Any, dtype: Any, device: Any = None, on: Any = None) -> Any:
     library's default device when neither is) or the library's settings do not offer them:
     array-api-strict's ``no_float64`` device, Apple's MPS, and JAX until
     ``jax.config.update("jax_enable_x64", True)`` (JAX itself would make float32 with a
-    warning, and a model asked to be float64 would train in float32).
+    warning, and a model asked to be float64 would train in float32); int64 and uint64 where
+    the device has none (array-api-strict's ``no_x64``: use int32).
     """
     if xp is numpy or dtype is None:
         return None if dtype is None else _numpy_dtype(dtype)
@@ -445,7 +460,8 @@ def dtype_in(xp: Any, dtype: Any, device: Any = None, on: Any = None) -> Any:
         own = type(getattr(xp, "float32", None))
         if not isinstance(dtype, own):  # another library's (array_api_strict.float64 for
             found = _named(xp, name)  # torch): xp's of that name; isdtype raised AttributeError
-    if name in WIDE_DTYPES:
+    # (JAX without x64 makes int64 int32 with a warning of its own, as it always has)
+    if name in WIDE_DTYPES or (name in WIDE_INTEGERS and _x64_setting(xp) is not False):
         where = device if on is None else device_of(on)
         if not _offers(xp, name, where):
             raise ArrayLibraryError(_lacking(xp, name, where))
@@ -486,8 +502,10 @@ def _named(xp: Any, name: str) -> Any:
 #: The dtypes that a library may have by name and yet not offer: float64 and complex128 on
 #: array-api-strict's ``no_float64`` device, on Apple's MPS, and on JAX without x64
 WIDE_DTYPES = ("float64", "complex128")
-#: What to ask for instead of each, and of the 64-bit integers, which JAX without x64 lacks too
-#: (every other library has them on every device)
+#: The integers that JAX without x64 and array-api-strict's ``no_x64`` device lack too; a
+#: device either has int64 or has neither (:func:`_narrowed`)
+WIDE_INTEGERS = ("int64", "uint64")
+#: What to ask for instead of each
 _NARROWER = {
     "float64": "float32",
     "complex128": "complex64",
@@ -497,17 +515,19 @@ _NARROWER = {
 
 
 def _offers(xp: Any, name: str, device: Any) -> bool:
-    """Whether library ``xp`` offers dtype ``name`` (one of :data:`WIDE_DTYPES`) on ``device``
+    """Whether library ``xp`` offers dtype ``name`` (one of :data:`WIDE_DTYPES`, or int64) on
+    ``device``
     (its default device when None), as the standard's inspection API says; where a library has
     none, or it does not know the device, whether the library has the name at all.
 
     Asked once per library, device and JAX x64 setting (JAX's inspection takes 0.25 ms, and its
-    answer changes when ``jax_enable_x64`` is switched)."""
+    answer changes when ``jax_enable_x64`` is switched). uint64 goes with int64: PyTorch lists
+    no uint64 among its dtypes, and has it."""
     key = (xp, str(device), _x64_setting(xp))
     offered = _offered.get(key)
     if offered is None:
         offered = _offered[key] = _offered_wide(xp, device)
-    return name in offered
+    return ("int64" if name == "uint64" else name) in offered
 
 
 #: :func:`_offers`' answers: (library, device, JAX x64 setting) -> the wide dtypes offered there
@@ -515,12 +535,12 @@ _offered: dict[Any, frozenset[str]] = {}
 
 
 def _offered_wide(xp: Any, device: Any) -> frozenset[str]:
-    named = frozenset(name for name in WIDE_DTYPES if hasattr(xp, name))
+    named = frozenset(name for name in (*WIDE_DTYPES, "int64") if hasattr(xp, name))
     info = getattr(xp, "__array_namespace_info__", None)
     if info is None:
         return named
     try:
-        kinds = ("real floating", "complex floating")
+        kinds = ("real floating", "complex floating", "signed integer")
         return named & frozenset(info().dtypes(device=device, kind=kinds))
     except (TypeError, ValueError):  # a library whose info does not know the device
         return named
@@ -711,6 +731,11 @@ def asarray_like(
     ``value`` is an operand of: a where's condition, a loss's targets, a backward's seed), an
     array of another library is refused for NumPy's ``like`` too, as any op refuses a mix
     (a GPU's labels are not copied to the host without a word), and the error names ``op``.
+    An array of ``like``'s library on another device is refused as well, in
+    :func:`check_compatible`'s words (the library's ``asarray`` would copy it across without a
+    word, where its arithmetic refuses the mix). A NumPy array's 64-bit dtype (and a dtype
+    asked for by name) is narrowed as :func:`_narrowed` narrows it where the device lacks it:
+    int64 labels and positions are int32 on array-api-strict's ``no_x64`` device.
 
     With ``copy`` the result is always its own array, one that a later write to ``value``
     leaves alone; without it memory is shared where the library can (PyTorch on the CPU and
@@ -730,10 +755,31 @@ def asarray_like(
     if xp is numpy:  # numpy.array: NumPy 1's asarray has no copy=
         host = to_numpy(value) if foreign else value
         return numpy.array(host, dtype=dtype, copy=True) if copy else numpy.asarray(host, dtype)
-    where, into = device_of(like), _dtype_named(xp, dtype)  # as the library makes it
+    where = device_of(like)
+    if not foreign and hasattr(value, "shape") and device_of(value) != where:
+        raise _mixing_refusal(op, like, value)  # the library itself, on another device
+    into = _dtype_placed(xp, value, dtype, where)
     readable = _without_negative_strides(detached(value))
     fresh = readable is not value  # a reversed view, copied already: no second copy
     return xp.asarray(readable, dtype=into, device=where, copy=True if copy and not fresh else None)
+
+
+def _dtype_placed(xp: Any, value: Any, dtype: Any, device: Any) -> Any:
+    """The dtype that :func:`asarray_like` asks library ``xp`` for: ``dtype`` (by name, or the
+    library's own), or for None the library's reading of ``value``; a 64-bit dtype the device
+    lacks (a NumPy array's, or one asked for by name) narrowed or refused by :func:`_narrowed`."""
+    named = isinstance(dtype, (str, type, numpy.dtype))
+    if dtype is None and not isinstance(value, (numpy.ndarray, numpy.generic)):
+        return None  # a list, a number, the library's own array: as the library reads it
+    if dtype is not None and not named:
+        return dtype  # the library's own dtype, as the caller found it
+    name = numpy.dtype(dtype).name if named else value.dtype.name
+    fix = (
+        "and the values are {name}; make them {narrower} first "
+        "(numpy.asarray(values, numpy.{narrower}))"
+    )
+    host = value if isinstance(value, _NUMPY_TYPES) else None
+    return _narrowed(xp, name, device, fix, host) or _dtype_named(xp, dtype)
 
 
 #: What joins another library's array as an op's operand: NumPy's arrays, Python's lists (and
@@ -897,13 +943,19 @@ def check_compatible(op: str, arrays: Any) -> None:
     xp, where = array_module(first), device_of(first)
     for other in arrays[1:]:
         if array_module(other) is not xp or device_of(other) != where:
-            libraries = (library_name(first), library_name(other))
-            raise ArrayLibraryError(
-                f"{op}: an operand of {libraries[0]} and one of {libraries[1]} cannot be "
-                "combined; move them to one library and device first (Module.to(xp=..., "
-                "device=...), cr.tensor(..., xp=..., device=...))",
-                libraries,
-            )
+            raise _mixing_refusal(op, first, other)
+
+
+def _mixing_refusal(op: str | None, first: Any, other: Any) -> ArrayLibraryError:
+    """The refusal of arrays ``first`` and ``other`` of two libraries or devices met in ``op``
+    (None: an op unnamed), naming both."""
+    libraries = (library_name(first), library_name(other))
+    return ArrayLibraryError(
+        f"{op + ': ' if op else ''}an operand of {libraries[0]} and one of {libraries[1]} "
+        "cannot be combined; move them to one library and device first (Module.to(xp=..., "
+        "device=...), cr.tensor(..., xp=..., device=...))",
+        libraries,
+    )
 
 
 #: torch's floating dtypes that NumPy has too (``Tensor.numpy()`` refuses the others)

@@ -23,21 +23,49 @@ from chainrule.tensor import Tensor
 # Arithmetic
 # ---------------------------------------------------------------------------------------------
 
+
+def _plus(a: Any, b: Any) -> Any:
+    """a + b (booleans refused naming the cast: :func:`_refuse_naming_the_cast`)."""
+    try:
+        return a + b
+    except TypeError as error:
+        _refuse_naming_the_cast(error, a, b)
+        raise
+
+
+def _minus(a: Any, b: Any) -> Any:
+    """a - b (booleans refused naming the cast: :func:`_refuse_naming_the_cast`)."""
+    try:
+        return a - b
+    except TypeError as error:
+        _refuse_naming_the_cast(error, a, b)
+        raise
+
+
+def _times(a: Any, b: Any) -> Any:
+    """a * b (booleans refused naming the cast: :func:`_refuse_naming_the_cast`)."""
+    try:
+        return a * b
+    except TypeError as error:
+        _refuse_naming_the_cast(error, a, b)
+        raise
+
+
 _add = primitive(
     "add",
-    lambda a, b: a + b,
+    _plus,
     lambda g, out, a, b: unbroadcast(g, a.shape),
     lambda g, out, a, b: unbroadcast(g, b.shape),
 )
 _sub = primitive(
     "sub",
-    lambda a, b: a - b,
+    _minus,
     lambda g, out, a, b: unbroadcast(g, a.shape),
     lambda g, out, a, b: unbroadcast(-g, b.shape),
 )
 _mul = primitive(
     "mul",
-    lambda a, b: a * b,
+    _times,
     lambda g, out, a, b: unbroadcast(g * b, a.shape),
     lambda g, out, a, b: unbroadcast(g * a, b.shape),
 )
@@ -46,21 +74,41 @@ _mul = primitive(
 def _true_divide(a: Any, b: Any) -> Any:
     """a / b. array-api-strict divides floats only (the standard leaves integers' true division
     to each library; NumPy, PyTorch and JAX give their default float), and its refusal named no
-    way out: where an operand is not floating, the refusal says to cast it first (a refusal
-    of shapes or of a mix of libraries is left as it is, for the engine to name)."""
+    way out: where an operand is not floating, the refusal says to cast it first
+    (:func:`_refuse_naming_the_cast`)."""
     try:
         return a / b
     except TypeError as error:
-        arrays = [x for x in (a, b) if hasattr(x, "dtype")]
-        if (
-            isinstance(error, backend.ArrayLibraryError)
-            or is_about_shapes(error)
-            or all(map(backend.holds_floats, arrays))
-        ):
-            raise
-        floats = backend.dtype_name(backend.default_float(array_module(arrays[0]), arrays[0]))
-        fix = f"cast the integer operand to a float dtype first (x.astype('{floats}'))"
-        raise TypeError(f"{str(error).splitlines()[0]}; {fix}") from error
+        _refuse_naming_the_cast(error, a, b, floats_only=True)
+        raise
+
+
+def _refuse_naming_the_cast(error: TypeError, a: Any, b: Any, floats_only: bool = False) -> None:
+    """Raise a library's refusal of an arithmetic op's operands with the cast that fixes it
+    after its first line: array-api-strict has no arithmetic on booleans (``bool_x * 2``: cast
+    to the other operand's dtype, or the library's default integer) and, for ``floats_only``
+    (true division), none on integers either (cast to the library's default float). Any other
+    refusal (of shapes, of a mix of libraries, of operands that were already numbers of the
+    kind asked) returns, for the caller to re-raise and the engine to name. Only a library
+    that refuses pays: NumPy and PyTorch multiply booleans (``[True, False] * 2`` is
+    ``[2, 0]``)."""
+    arrays = [x for x in (a, b) if hasattr(x, "dtype")]
+    if isinstance(error, backend.ArrayLibraryError) or is_about_shapes(error) or not arrays:
+        return
+    xp = array_module(arrays[0])
+    booleans = [x for x in arrays if backend.dtype_name(x.dtype) == "bool"]
+    if floats_only and not all(map(backend.holds_floats, arrays)):
+        kind = "boolean" if booleans else "integer"
+        wanted = backend.dtype_name(backend.default_float(xp, arrays[0]))
+        fix = f"cast the {kind} operand to a float dtype first (x.astype('{wanted}'))"
+    elif booleans and not floats_only:
+        numbers = [x for x in arrays if backend.dtype_name(x.dtype) != "bool"]
+        other = numbers[0].dtype if numbers else backend.default_int(xp, arrays[0])
+        wanted = backend.dtype_name(other)
+        fix = f"cast the boolean operand to a number dtype first (x.astype('{wanted}'))"
+    else:
+        return
+    raise TypeError(f"{str(error).splitlines()[0]}; {fix}") from error
 
 
 _div = primitive(

@@ -97,7 +97,8 @@ def train(
         metavar="NAME|NUMBER",
         show_default="the last column",
         help="a CSV file's label column: its name in the header, or its number counted from 1 "
-        "(-1 is the last)",
+        "(-1 is the last); one column: several target columns (an autoencoder's) need the "
+        "Python API (Dataset(X, y=Y, task='regression') and cr.train.fit)",
     ),
     delimiter: str = typer.Option(
         None,
@@ -649,7 +650,7 @@ def _run(
     )
     if fresh_out:  # a resumed run said so when it started
         _note_classes_that_never_occur(prepared.full, config.data)
-        _note_row_ids(prepared.full, config.data)
+        _note_suspect_columns(prepared.full, config.data)
     # under mpiexec/srun: one run, rank 0's directory; only rank 0 prints and writes
     main_rank = distributed.world().is_main
     out, created = _claim_out(config, out, fresh_out) if main_rank else (out, None)
@@ -809,15 +810,18 @@ def _note_classes_that_never_occur(dataset: Any, source: str) -> None:
           f"those classes are meant{measured}", file=sys.stderr)  # fmt: skip
 
 
-def _note_row_ids(dataset: Any, source: str) -> None:
+def _note_suspect_columns(dataset: Any, source: str) -> None:
     """A warning for each input column of a new run's CSV file that looks like a row id (named
     id or index, or 1, 2, ..., n: :func:`~chainrule.data.csvfile.note_row_id_columns`), saying
-    how to leave it out; its numbers were trained on as a measurement, silently."""
+    how to leave it out; its numbers were trained on as a measurement, silently. And one for
+    input columns equal to the label column (:func:`~chainrule.data.csvfile.note_label_copies`):
+    a file of inputs and targets (an autoencoder's) trained on its last target, copied."""
     from chainrule.data import is_table_file
-    from chainrule.data.csvfile import note_row_id_columns
+    from chainrule.data.csvfile import note_label_copies, note_row_id_columns
 
     if is_table_file(source) and "label_column" in dataset.meta and _prints_results():
         note_row_id_columns(dataset)
+        note_label_copies(dataset)
 
 
 def _refuse_taken_out(out: Path) -> None:

@@ -192,6 +192,46 @@ def read_csv(
 _ROW_ID_NAMES = ("id", "index")
 
 
+def note_label_copies(ds: Dataset) -> None:
+    """Warn (:class:`DataWarning`) once where input columns of ``ds``, a dataset
+    :func:`read_csv` read, equal its label column on every row: the model can copy it, and its
+    loss or accuracy says nothing of the others. A file of inputs and as many target columns
+    (an autoencoder's) trained on its last target alone that way, looking like success: the
+    warning says that several target columns need the Python API. Only a warning: a teaching
+    file may mean the copy. What ``chainrule train`` says of a new run's CSV file."""
+    names, X, y = ds.feature_names, np.asarray(ds.X), np.asarray(ds.y)
+    if X.ndim != 2 or not len(X):
+        return
+    # compared in the targets' own float type (a regression's; a class number is exact in
+    # float64): an input read in float64 is the same number in the file when it rounds to it
+    kind = y.dtype if y.dtype.kind == "f" else np.dtype(np.float64)
+    target = y.reshape(len(y), -1)[:, 0].astype(kind)
+    copies = [j for j in range(X.shape[1]) if np.array_equal(X[:, j].astype(kind), target)]
+    if not copies:
+        return
+    label = ds.meta.get("label_column")
+    shown = [_input_column(names, label, j) for j in copies]
+    label_name = f"column {_shown(label)}" if names else f"column {int(label) + 1}"
+    columns = f"{shown[0]} equals" if len(shown) == 1 else f"{', '.join(shown)} equal"
+    warnings.warn(
+        f"{ds.meta.get('path', ds.name)}: {columns} the label {label_name} on every row: the "
+        "model can copy it, and its loss or accuracy then says nothing; leave the copy out of "
+        "the inputs. chainrule train reads one label column: several target columns (an "
+        "autoencoder's) need the Python API, cr.train.fit with "
+        "Dataset(X, y=Y, task='regression')",
+        DataWarning,
+        stacklevel=2,
+    )
+
+
+def _input_column(names: list[str] | None, label: Any, j: int) -> str:
+    """Input column ``j`` of a dataset :func:`read_csv` read, for a message: by its header
+    name, else by its place in the file (counted from 1, the label column ``label`` too)."""
+    if names:
+        return f"column {_shown(names[j])}"
+    return f"column {j + 1 + int(is_integer(label) and j >= label)}"
+
+
 def note_row_id_columns(ds: Dataset) -> None:
     """Warn (:class:`DataWarning`) for each input column of ``ds``, a dataset :func:`read_csv`
     read, that looks like a row id: its header names it ``id`` or ``index`` (in any case), or
@@ -213,10 +253,7 @@ def note_row_id_columns(ds: Dataset) -> None:
         )
         if not (named or counting):
             continue
-        if names:
-            where = f"column {_shown(names[j])}"
-        else:  # counted in the file, the label column included
-            where = f"column {j + 1 + int(is_integer(label) and j >= label)}"
+        where = _input_column(names, label, j)
         why = (
             f"holds the whole numbers {column[0]:.0f} to {column[-1]:.0f}, one more on each line"
             if counting

@@ -806,9 +806,16 @@ def stack(tensors: Sequence[Any], axis: int = 0) -> Tensor:
     tensors = _joined(tensors)
     if not tensors:
         raise ValueError("stack: needs at least one tensor")
-    shapes = {tuple(t.shape) for t in tensors}
-    if len(shapes) > 1:
-        raise ShapeError(f"stack: all tensors need one shape, got {sorted(shapes)}")
+    first = tuple(tensors[0].shape)
+    # named by position, as concatenate names them: a set of distinct shapes hid which of
+    # K experts was the odd one out
+    odd = [i for i, t in enumerate(tensors) if tuple(t.shape) != first]
+    if odd:
+        more = f" ({len(odd) - 1} more differ)" if len(odd) > 1 else ""
+        raise ShapeError(
+            f"stack: all tensors need one shape, but tensor 0 has {first} and tensor "
+            f"{odd[0]} has {tuple(tensors[odd[0]].shape)}{more}"
+        )
     try:
         new_axis = operator.index(axis)
     except TypeError:

@@ -23,7 +23,9 @@ largest softmax, but the probabilities round (a float32 logit of 1e-9 has a logi
 read on the logits at the boundary.
 
 Accuracy (``None`` for regression) counts a case right when its predicted class is its label;
-for multilabel targets only if *all* its units are on or off as they should be.
+for multilabel targets only if *all* its units are on or off as they should be. Multilabel
+targets that are not all 0 or 1 (an autoencoder's pixel intensities) say of no unit that it
+should be on or off: their accuracy is ``None`` too, as a regression's.
 """
 
 from __future__ import annotations
@@ -215,16 +217,24 @@ def accuracy(outputs: np.ndarray, ds: Any, loss: Any = None) -> float | None:
         return None
     if ds.task == "classification":
         return float(np.mean(predicted_classes(outputs, loss) == ds.y))
-    targets = np.asarray(ds.y) > 0.5
+    targets = np.asarray(ds.y)
     if loss_kind(loss) == "softmax":  # one-hot or probability targets: the most active unit
-        return float(np.mean(outputs.argmax(axis=1) == np.asarray(ds.y).argmax(axis=1)))
-    return float(np.mean(np.all(units_on(outputs, loss) == targets, axis=1)))
+        return float(np.mean(outputs.argmax(axis=1) == targets.argmax(axis=1)))
+    if not zero_one(targets):  # cut at 0.5, pixel intensities scored 0.0 every epoch
+        return None
+    return float(np.mean(np.all(units_on(outputs, loss) == (targets > 0.5), axis=1)))
+
+
+def zero_one(targets: np.ndarray) -> bool:
+    """Whether every target is 0 or 1: a unit each says should be on or off. Soft targets
+    (probabilities, pixel intensities) have no accuracy, as a regression's have none."""
+    return bool(np.all((targets == 0) | (targets == 1)))
 
 
 def class_report(outputs: np.ndarray, ds: Any, loss: Any = None) -> dict[str, Any] | None:
     """Per-class precision, recall, F1 and support, and the confusion matrix, of a classifier's
     ``outputs`` on ``ds``; None where each case has no single class (regression, several
-    independent units).
+    independent units, multilabel targets not all 0 or 1).
 
     ``confusion[a][b]`` counts the cases of class ``a`` predicted as ``b``. A one-output model
     has two classes: 0 (the unit off) and 1 (on). A class never predicted has precision 0.
@@ -234,6 +244,8 @@ def class_report(outputs: np.ndarray, ds: Any, loss: Any = None) -> dict[str, An
     outputs = case_outputs(outputs, ds, "class_report", rows_only=regression)
     if regression or len(outputs) == 0:
         return None
+    if ds.task == "multilabel" and not zero_one(np.asarray(ds.y)):
+        return None  # soft targets: no unit should be on or off (accuracy's None, too)
     if outputs.shape[1] == 1:
         true = (np.asarray(ds.y).reshape(len(outputs), -1)[:, 0] > 0.5).astype(np.int64)
         n = 2

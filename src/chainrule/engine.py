@@ -1147,21 +1147,26 @@ def _wrote_in_place(output: Tensor, index: int, error: ValueError) -> BaseExcept
     """The error for a rule that wrote into a read-only array it was given (``g *= 2``): a
     cotangent may be shared (the seed of a one-element output, a broadcast view of another
     rule's), so it is read-only there and NumPy refuses the write with "output array is
-    read-only", which names no op. Any other ValueError of a rule is re-raised as it was,
+    read-only", which names no op (marked ``rule_wrote_in_place``: gradcheck reports it as
+    a failed check of that rule). Any other ValueError of a rule is re-raised as it was,
     marked with the rule that raised it (``raised_by_rule``: its node and input index), which
     gradcheck reports as a failed check of that rule; a pickle of the error leaves the mark
     out (a node holds the graph, which does not pickle: a worker process's error arrived as
     another error)."""
+    if getattr(error, "rule_wrote_in_place", False):  # an inner pass's, already worded
+        return error
     if "read-only" not in str(error):
         if not hasattr(error, "raised_by_rule"):  # the innermost rule: the one that raised
             mark_in_process(error, raised_by_rule=(Node(output), index))
         return error
     node = Node(output)
-    return ValueError(
+    refusal = ValueError(
         f"backward: the rule of '{node.op}'{node.where()} for input {index} wrote into an array "
         f"it was given ({error}): a cotangent may be shared with other rules, and a rule must "
         "not change the arrays it is given; return a new array (g * 2, not g *= 2)"
     )
+    refusal.rule_wrote_in_place = True  # so gradcheck reports it as a failed check
+    return refusal
 
 
 def _not_a_gradient(output: Tensor, index: int, contribution: Any, data: Any) -> BaseException:

@@ -1247,9 +1247,10 @@ def gradcheck(
         report = _report(entries, mode, order, eps, atol, rtol, resolution)
     except (ValueError, TypeError) as wrong:
         # a rule's gradient of the wrong shape (the engine refuses it) or none at all (None,
-        # a number), or a ValueError a rule raised (a ShapeError, NumPy's misaligned @), is a
-        # failed check, reported as a wrong value is: an autograder wants a report per
-        # student's rule, not an exception; any other error is raised as it was
+        # a number), a rule's write into its g (g *= 2), or a ValueError a rule raised (a
+        # ShapeError, NumPy's misaligned @), is a failed check, reported as a wrong value is:
+        # an autograder wants a report per student's rule, not an exception; any other error
+        # is raised as it was
         problem = _rule_problem(wrong)
         if not problem:
             raise
@@ -1319,7 +1320,8 @@ def _unread_note(f, inputs: Sequence[Any], checked: Sequence[int], arrays: Seque
 def _rule_problem(error: ValueError | TypeError) -> str:
     """What a report's ``problem`` says of a ValueError or TypeError out of the comparisons:
     the engine's refusal of a rule's gradient of the wrong shape, or of a rule's return that
-    is no gradient (None, a number), or of a rule that calls a NumPy function on the tensors
+    is no gradient (None, a number), or of a rule that wrote into an array it was given
+    (``g *= 2``), or of a rule that calls a NumPy function on the tensors
     it gets in tensor mode or returns an array there (order 2), as it is worded (the engine
     marks each, and names the rule), and a
     ValueError a rule raised (``cr.matmul`` or NumPy's ``@`` on misaligned shapes: the engine
@@ -1329,6 +1331,7 @@ def _rule_problem(error: ValueError | TypeError) -> str:
         getattr(error, "rule_sent_wrong_shape", False)
         or getattr(error, "rule_sent_no_gradient", False)
         or getattr(error, "rule_refused_in_tensor_mode", False)
+        or getattr(error, "rule_wrote_in_place", False)
     ):
         return str(error)
     if not isinstance(error, ValueError):

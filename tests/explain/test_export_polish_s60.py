@@ -15,8 +15,8 @@ def test_one_unit_left_out_is_one_more_unit() -> None:
     net = cr.nn.mlp([3, 2, 3], output="logistic", rng=0, dtype="float64")
     d = cr.explain(net, [[0.5, -1.0, 2.0]], [[1.0, 0.0, 1.0]])
     text = render(d, "text", max_units=1)
-    assert "... 1 more unit (all are in the JSON output)." in text
-    assert "... 2 more units (all are in the JSON output)." in text
+    assert "... 1 more unit (all are in the JSON, cr.explainer.to_json(d))." in text
+    assert "... 2 more units (all are in the JSON, cr.explainer.to_json(d))." in text
     assert "1 more units" not in text
 
 

@@ -210,7 +210,7 @@ def test_the_check_count_says_how_many_are_written_out_and_which_are_not(unit, f
     checked = int(re.search(r"(\d+) gradients checked", summary)[1])
     assert checked == len(d.all_checks()) == 27
     marks = text.count("✓ fd ")  # one per equation written out with its check
-    inputs = "the inputs' ∂E/∂y, written out with --unit 0:1 or 0:2"
+    inputs = 'the inputs\' ∂E/∂y, written out with unit="0:1" or unit="0:2"'  # Python's words
     if unit == "0:1" and not focused:  # an input unit asked for: all 27 written out (s65)
         assert marks == checked and "written out above" not in summary and inputs not in summary
         return
@@ -220,7 +220,7 @@ def test_the_check_count_says_how_many_are_written_out_and_which_are_not(unit, f
     assert (inputs in summary) is not (focused and unit == "0:1")
     if not focused:  # all but the inputs' 2 dE/dy are written out
         assert marks == 25
-        assert summary.endswith(f"the other 2 ({inputs}) are in the JSON output.")
+        assert summary.endswith(f"the other 2 ({inputs}) are in the JSON, cr.explainer.to_json(d).")
 
 
 # -- 6. a nudge that moves nothing --------------------------------------------------------------

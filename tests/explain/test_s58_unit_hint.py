@@ -20,7 +20,7 @@ from chainrule.explainer import explain, render
 @pytest.mark.parametrize(("inputs", "hint"), [(1, "0:1"), (2, "0:1 or 0:2"), (5, "0:1 to 0:5")])
 def test_the_hint_names_every_input_unit_as_typed(inputs, hint):
     d = explain(nn.mlp([inputs, 2, 2], rng=0), np.ones((1, inputs)), np.array([[0.0, 1.0]]))
-    assert f"written out with --unit {hint})" in render(d, "text")
+    assert f"written out with --unit {hint})" in render(d, "text", host="cli")  # the command's
 
 
 def test_the_seeds_hint_runs_on_the_command_line(capsys):

@@ -918,7 +918,7 @@ def explain(
     if decay is not None:  # in the text's notes and the JSON's
         derivation.notes.append(decay)
     options = {"max_units": max_units, "max_cases": max_cases, "digits": digits,
-               "focused": unit is not None}  # fmt: skip
+               "focused": unit is not None, "host": "cli"}  # fmt: skip
     from chainrule.cli.train import _prints_results
 
     if format == "text" and out is None:

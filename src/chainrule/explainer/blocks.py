@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from chainrule.errors import counted
+from chainrule.explainer.network import ExplainError
 from chainrule.explainer.notation import Math, Notation, num
 
 if TYPE_CHECKING:
@@ -58,14 +59,29 @@ class Table:
 Block = Heading | Para | Equation | Table
 
 
+#: Who a write-up is for (:attr:`Options.host`), which says how its prose names the ways to
+#: what it leaves out: ``"python"`` (``render``, a notebook: explain's ``unit="0:1"`` and
+#: ``cr.explainer.to_json(d)``) or ``"cli"`` (``chainrule explain``: ``--unit 0:1`` and the
+#: JSON output, ``--format json``)
+HOSTS = ("python", "cli")
+
+
 @dataclass
 class Options:
-    """How much to show: units per layer, cases, digits (the JSON always holds everything)."""
+    """How much to show: units per layer, cases, digits (the JSON always holds everything),
+    and for whom (:data:`HOSTS`: the command passes ``host="cli"``)."""
 
     max_units: int = 6
     max_cases: int = 3
     digits: int = 4
     focused: bool = False
+    host: str = "python"
+
+    def __post_init__(self) -> None:
+        if self.host not in HOSTS:
+            raise ExplainError(
+                f"render: host {self.host!r} is not known; use one of {', '.join(HOSTS)}"
+            )
 
 
 @dataclass
@@ -84,6 +100,24 @@ class Builder:
     def result(self, value: float) -> Math:
         """A final value: no parentheses."""
         return num(value, self.o.digits, paren=False)
+
+    # The one home of the words that say how a reader gets what a write-up leaves out, in the
+    # way of its host (:data:`HOSTS`): a notebook's reader has no command line.
+
+    def unit_option(self, spec: str, again: bool = False) -> str | Code:
+        """How the reader asks explain for unit ``spec`` ("0:1"): ``unit="0:1"`` from Python,
+        ``--unit 0:1`` on the command line; ``again``, a second value after one named just
+        before ("--unit 0:1 or 0:2"), is the bare value there."""
+        if self.o.host == "cli":
+            return spec if again else f"--unit {spec}"
+        return Code(f'unit="{spec}"')
+
+    def json_output(self) -> Inline:
+        """Where the reader finds every number: the JSON, ``cr.explainer.to_json(d)``, from
+        Python, the command's JSON output on the command line."""
+        if self.o.host == "cli":
+            return ["the JSON output"]
+        return ["the JSON, ", Code("cr.explainer.to_json(d)")]
 
     def units(self, layer: int) -> list[int]:
         """The units of ``layer`` to write out: the focused one alone (``focused``), else
@@ -122,7 +156,7 @@ class Builder:
         size = self.d.layers[layer].size
         if shown < size and (always or not self.o.focused):
             left = counted(size - shown, "more unit")  # "1 more unit", "2 more units"
-            self.add(Para([f"... {left} (all are in the JSON output)."]))
+            self.add(Para([f"... {left} (all are in ", *self.json_output(), ")."]))
 
     def case_label(self, c: int, prefix: str) -> str:
         return prefix + (f", case {c + 1}" if self.d.n_cases > 1 else "")

@@ -184,6 +184,7 @@ def problem_of(model: Any, x: Any, t: Any, loss: Any) -> Problem:
     if isinstance(model, Problem):
         return model
     network = as_network(model)
+    _refuse_misplaced_arguments(x, t)
     if x is None or t is None:
         raise ExplainError("explain: give both the input x and the target t for this model")
     spec = as_loss("squared-error" if loss is None else loss)
@@ -198,6 +199,38 @@ def problem_of(model: Any, x: Any, t: Any, loss: Any) -> Problem:
     )
     # the numbers the model computes with (layer 0's y), which every view shows as its inputs
     return Problem(network, in_model_dtype(inputs, network), targets, spec, labels)
+
+
+def _refuse_misplaced_arguments(x: Any, t: Any) -> None:
+    """Refuse the explorer's signature given to explain (``explain(net, (x, t), loss)``: the
+    explorer takes one case as a pair, explain takes x and t apart) and a loss given as the
+    target, naming what went where; NumPy's words for a pair ("an inhomogeneous shape") and
+    a loss read as rows name neither."""
+    taken = "explain takes the input x and the target t as separate arguments"
+    if t is None or isinstance(t, Loss):
+        shapes = _pair_shapes(x)
+        if shapes is not None:
+            raise ExplainError(
+                f"explain: x is a pair of arrays of shapes {shapes[0]} and {shapes[1]}, a case "
+                f"(x, t) as cr.explorer takes it: {taken}, cr.explain(model, x, t, loss)"
+            )
+    if isinstance(t, Loss):
+        raise ExplainError(
+            f"explain: t, the target, is a loss ({type_name(t)}): {taken}, then the loss, "
+            "cr.explain(model, x, t, loss)"
+        )
+
+
+def _pair_shapes(x: Any) -> tuple[tuple[int, ...], tuple[int, ...]] | None:
+    """The shapes of ``x``'s two entries where it is a tuple or list of two of different
+    shapes (no rows of one width: a case ``(x, t)``), else None."""
+    if not isinstance(x, (tuple, list)) or len(x) != 2:
+        return None
+    try:
+        shapes = tuple(tuple(np.shape(host_values(entry))) for entry in x)
+    except (ValueError, TypeError, ExplainError):  # an entry that is itself ragged
+        return None
+    return shapes if shapes[0] != shapes[1] else None
 
 
 def engine_error(z_out: Tensor, y_out: Tensor, t: Any, loss: Loss) -> Tensor:

@@ -258,9 +258,12 @@ class Network:
         return " -> ".join(parts)
 
 
-def sequential(triples: Any, dtype: Any = np.float64) -> Sequential:
+def sequential(triples: Any, dtype: Any = None) -> Sequential:
     """An ``nn.Sequential`` from ``(weight, bias, activation)`` triples (weight (n_in, n_out)).
 
+    Its dtype is ``dtype``, else float32 where every weight and bias given as an array or
+    tensor is float32 (explained in float32, as a float32 ``nn`` model is), else float64
+    (lists, numbers, other dtypes or a mix of them: no rounding to a dtype no one chose).
     The weights and biases (arrays, lists, tensors: an ``nn.Parameter`` too) are copied; a
     weight array or tensor given in two places (the same one, a view of it: a recurrent net
     unrolled, meant tied) is refused as a Sequential using one Linear twice is
@@ -271,8 +274,10 @@ def sequential(triples: Any, dtype: Any = np.float64) -> Sequential:
     >>> sequential([([[0.1, 0.2]], [0.0, 0.0], "logistic")])[0].weight.shape
     (1, 2)
     """
-    modules = []
+    layers = []
     given: list[tuple[str, Any]] = []  # each weight and bias as given, for _check_not_shared
+    typed: set[np.dtype] = set()  # the dtypes of the weights and biases given with one
+    given_dtype = np.float64 if dtype is None else dtype  # float32's values are exact in it
     for index, (weight, bias, name) in enumerate(triples):
         if name not in ACTIVATIONS or ACTIVATIONS[name].name not in UNITS:
             known = ", ".join(sorted(n for n, unit in ACTIVATIONS.items() if unit.name in UNITS))
@@ -280,13 +285,21 @@ def sequential(triples: Any, dtype: Any = np.float64) -> Sequential:
         if isinstance(weight, (np.ndarray, Tensor)):  # a tuple literal Python may share
             given.append((f"layer {index + 1}'s weight", weight))
         # the values (a parameter's too: np.asarray refuses a tensor that needs a gradient)
-        w = np.asarray(host_values(weight), dtype=dtype)
-        b = None if bias is None else np.asarray(host_values(bias), dtype=dtype)
+        values = [host_values(v) for v in (weight, bias) if v is not None]
+        typed.update(np.dtype(v.dtype) for v in values if hasattr(v, "dtype"))
+        w = np.asarray(values[0], dtype=given_dtype)
+        b = None if bias is None else np.asarray(values[1], dtype=given_dtype)
         if w.ndim != 2 or (b is not None and b.shape != (w.shape[1],)):
             raise ExplainError(
                 f"layer {index + 1}: weight must be (n_in, n_out) and bias (n_out,), got "
                 f"{w.shape} and {None if b is None else b.shape}"
             )
+        layers.append((w, b, name))
+    if dtype is None and typed == {np.dtype(np.float32)}:
+        f32 = np.float32
+        layers = [(w.astype(f32), b if b is None else b.astype(f32), n) for w, b, n in layers]
+    modules = []
+    for w, b, name in layers:
         with draws_kept():  # the given weights replace its draws: the user's generators stay
             linear = Linear(w.shape[0], w.shape[1], bias=b is not None, dtype=w.dtype)
         linear.weight.data[...] = w

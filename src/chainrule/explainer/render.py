@@ -21,7 +21,9 @@ FORMATS = ("text", "markdown", "latex", "html", "json")
 
 def render(d: Derivation, format: str = "text", notation: str | None = None, **options: Any) -> str:
     """The derivation in ``format``; ``options`` are :class:`~chainrule.explainer.document.Options`
-    fields (``max_units``, ``max_cases``, ``digits``, ``focused``)."""
+    fields (``max_units``, ``max_cases``, ``digits``, ``focused``, ``host``: ``"python"``, the
+    default, names explain's ``unit=`` and ``cr.explainer.to_json(d)`` where the write-up leaves
+    something out, ``"cli"`` the command's ``--unit`` and JSON output)."""
     if format == "json":
         return to_json(d)
     renderers = {

@@ -81,7 +81,7 @@ def weights(b: Builder) -> None:
             left.append((conn.bias.size - biases, "bias", "biases"))
         left = [counted(n, f"more {one}", f"more {many}") for n, one, many in left if n]
         if left:
-            b.add(Para([f"... {' and '.join(left)} (all are in the JSON output)."]))
+            b.add(Para([f"... {' and '.join(left)} (all are in ", *b.json_output(), ")."]))
 
 
 def _untouched(b: Builder, below: int, named: str) -> list[str | Math]:
@@ -96,7 +96,9 @@ def _untouched(b: Builder, below: int, named: str) -> list[str | Math]:
     return [
         f"{named}: none of its {' and '.join(counts)} touches the focused unit ",
         b.n.y(layer, letter_of(b, layer), unit),
-        f" of layer {layer}, so they are left out (all are in the JSON output).",
+        f" of layer {layer}, so they are left out (all are in ",
+        *b.json_output(),
+        ").",
     ]
 
 
@@ -641,8 +643,10 @@ def _atol_range(checks: list) -> str:
 
 def _checks_not_shown(b: Builder, checked: int) -> list[str | Math]:
     """Which of the ``checked`` gradients the write-up above does not write out with their
-    check: the inputs' dE/dy (written out only with --unit 0:1 and so on), and those of the
-    units and cases that --max-units, --max-cases or --unit leave out; they are in the JSON."""
+    check: the inputs' dE/dy (written out only with --unit 0:1 and so on, explain's
+    unit="0:1"), and those of the units and cases that --max-units, --max-cases or --unit leave
+    out; they are in the JSON (each named in the host's way: :meth:`Builder.unit_option`,
+    :meth:`Builder.json_output`)."""
     shown = sum(
         isinstance(block, Equation) and block.check is not None and block.check.numeric is not None
         for block in b.blocks
@@ -657,19 +661,20 @@ def _checks_not_shown(b: Builder, checked: int) -> list[str | Math]:
     if not inputs:
         which: list[str | Math] = [f", of {units},"]
     else:
-        which = [" (the inputs' ", b.n.bare("dE_dy"), f", written out with {_input_units(b)}"]
+        which = [" (the inputs' ", b.n.bare("dE_dy"), ", written out with ", *_input_units(b)]
         which += [f", and {rest} of {units})" if rest > 0 else ")"]
     return [f" {shown} of them are written out above with their checks; the other "
-            f"{checked - shown}", *which, " are in the JSON output."]  # fmt: skip
+            f"{checked - shown}", *which, " are in ", *b.json_output(), "."]  # fmt: skip
 
 
-def _input_units(b: Builder) -> str:
-    """The --unit values that write out an input's dE/dy, as typed (units count from 1):
-    "--unit 0:1", "--unit 0:1 or 0:2", "--unit 0:1 to 0:5"."""
+def _input_units(b: Builder) -> list[str | Math]:
+    """The units to ask for that write out an input's dE/dy, as typed (units count from 1):
+    "--unit 0:1", "--unit 0:1 or 0:2", "--unit 0:1 to 0:5" on the command line, explain's
+    ``unit="0:1"`` or ``unit="0:2"`` from Python (:meth:`Builder.unit_option`)."""
     n = b.d.layers[0].size
     if n == 1:
-        return "--unit 0:1"
-    return f"--unit 0:1 {'or' if n == 2 else 'to'} 0:{n}"
+        return [b.unit_option("0:1")]
+    return [b.unit_option("0:1"), " or " if n == 2 else " to ", b.unit_option(f"0:{n}", again=True)]
 
 
 def summary(b: Builder) -> None:

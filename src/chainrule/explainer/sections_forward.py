@@ -14,9 +14,9 @@ from chainrule.explainer.notation import Math, join
 def intro(b: Builder) -> None:
     d = b.d
     b.add(Heading(f"Backpropagation step by step: {d.description}", 1))
-    cases = counted(d.n_cases, "case")
+    cases: list[str | Math] = [counted(d.n_cases, "case")]
     if d.n_cases > b.o.max_cases:
-        cases += f" (the first {b.o.max_cases} written out; all are in the JSON output)"
+        cases += [f" (the first {b.o.max_cases} written out; all are in ", *b.json_output(), ")"]
     checked = (  # none without checks (check=False, --max-checks 0): not a word of ✓
         " and is checked against a central finite difference "
         f"(eps {d.eps:g}); ✓ marks agreement, the difference is shown (? marks no verdict: "
@@ -27,9 +27,9 @@ def intro(b: Builder) -> None:
     b.add(
         Para(
             [
-                f"Loss: {loss_shown(d.loss)} ({d.loss.describe_reduction()}), {cases}, "
-                f"{d.dtype}. "
-                "Notation: ",
+                f"Loss: {loss_shown(d.loss)} ({d.loss.describe_reduction()}), ",
+                *cases,
+                f", {d.dtype}. Notation: ",
                 *b.n.title_parts(),  # its symbols as maths, not y\_i or a^l in LaTeX's prose
                 ". Layers are numbered from 0 (the input layer); units from 1. Every gradient "
                 "below comes from chainrule's engine (one backward pass over the recorded "

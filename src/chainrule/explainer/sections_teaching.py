@@ -192,7 +192,8 @@ def bug(b: Builder) -> None:
         )
     )
     if len(wrong) > len(shown):
-        b.add(Para([f"... {len(wrong) - len(shown)} more wrong gradients (all are in the JSON)."]))
+        more = f"... {len(wrong) - len(shown)} more wrong gradients (all are in "
+        b.add(Para([more, *b.json_output(), ")."]))
     why = [f"{r.label(n)}: {r.no_verdict_in(n)}" for r in shown if r.no_verdict is not None]
     if why:  # each row's own reason, in the words of the derivation's checks
         b.add(Para(symbols_in("Why no verdict: " + "; ".join(why) + ".")))

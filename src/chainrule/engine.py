@@ -580,9 +580,11 @@ def _written_error(output: Tensor, index: int, op: str = "backward") -> RuntimeE
     call = _RETAIN_GRAPH_CALLS.get(op, op)
     return RuntimeError(
         f"{op}: input {index} of '{node.op}'{node.where()} was changed in place (an "
-        "optimizer's step, -= under no_grad, or a parameter's .data assigned) after the op was "
-        f"recorded, so its gradient would mix the old values with the new; run {call} before "
-        f"the step, or the forward again after it{CARRIED_STATE}"
+        "optimizer's step, -= under no_grad, a parameter's .data assigned, or "
+        "load_state_dict or nn.vector_to_parameters, which write into the parameters' arrays) "
+        "after the op was recorded, so its gradient would mix the old values with the new; "
+        f"run {call} before the step (or the load), or the forward again after it"
+        f"{CARRIED_STATE}"
     )
 
 
@@ -765,7 +767,8 @@ def _freed_error(tensor: Tensor, op: str) -> GraphFreedError:
         call = _RETAIN_GRAPH_CALLS[by]
         return GraphFreedError(
             f"{freed} by an earlier {call}; pass retain_graph=True to that {call} to go "
-            f"through it twice{CARRIED_STATE}"
+            f"through it twice{_DIFFERENTIATE_THE_RESULT if by == 'gradient' else ''}"
+            f"{CARRIED_STATE}"
         )
     if by == "Node.release()":
         return GraphFreedError(f"{freed} by Node.release(); compute it again to go through it")
@@ -782,6 +785,13 @@ def _freed_error(tensor: Tensor, op: str) -> GraphFreedError:
 
 #: The calls that release a graph and take ``retain_graph``, by the name a pass records
 _RETAIN_GRAPH_CALLS = {"backward": "backward()", "gradient": "cr.gradient()"}
+#: The other fix of a graph ``cr.gradient`` freed: its result differentiated again (a PINN's
+#: residual ``du`` in a loss), which retain_graph alone leaves a constant, its part lost
+_DIFFERENTIATE_THE_RESULT = (
+    ", or create_graph=True if you meant to differentiate its result (a gradient used in a "
+    "loss: with retain_graph alone it is a constant, and its part of the loss's gradient is "
+    "silently lost)"
+)
 
 
 def number_new_leaf(leaf: Tensor) -> Tensor:

@@ -70,7 +70,13 @@ from chainrule.engine import (
     name_clause,
     number_new_leaf,
 )
-from chainrule.errors import ShapeError, ZeroDerivativeWarning, type_name, user_stacklevel
+from chainrule.errors import (
+    ShapeError,
+    ZeroDerivativeWarning,
+    counted,
+    type_name,
+    user_stacklevel,
+)
 from chainrule.ops.shape import _reshape
 from chainrule.tensor import ArrayLike, Tensor
 
@@ -196,13 +202,23 @@ def gradient(
     recorded no path through it and cannot say how the outputs depend on it (zeros would be a
     silent wrong answer where they do). Make it, or the leaves it is computed from, with
     ``requires_grad=True`` before computing the outputs. An input that requires a gradient but
-    that the outputs do not depend on gets zeros (torch's ``materialize_grads=True``; its
-    default refuses such an input unless ``allow_unused=True``, then gives None). So does an
-    input the outputs were not computed from: a slice taken after the forward is a new tensor
-    (``x = X[:, 0:1]`` after ``u = net(X)``: ``cr.gradient(u.sum(), [x])`` is zeros, where
-    torch's default refuses it); slice before the forward and compute the outputs from the
+    that the outputs were not computed from gets zeros (torch's ``materialize_grads=True``; its
+    default refuses such an input unless ``allow_unused=True``, then gives None), with a
+    :class:`~chainrule.errors.ZeroDerivativeWarning` naming it (position and shape) where it
+    is most likely a slip: any input made after the outputs, and, where no input is reached
+    (every gradient zeros: the rule of ``cr.grad``), every input. A slice taken after the
+    forward is a new tensor (``x = X[:, 0:1]`` after ``u = net(X)``:
+    ``cr.gradient(u.sum(), [x])``); slice before the forward and compute the outputs from the
     slice, or take the gradient with respect to ``X`` and slice it
-    (``cr.gradient(u.sum(), [X])[0][:, 0:1]``).
+    (``cr.gradient(u.sum(), [X])[0][:, 0:1]``). So is a tensor whose numbers, not the tensor
+    itself, were fed to the computation. An input made before the outputs and not reached
+    while another input is (a parameter this forward did not use, an activation that a loss
+    from logits does not read) gets its zeros silently, as in ``cr.grad``; so does an input of
+    an output computed from a derivative taken with ``create_graph=True`` (``u_xx`` of a
+    function linear in ``x``, or piecewise linear as a relu network is, is rightly 0, as
+    ``cr.hessian`` gives it), unless it was made from a tensor the output read (that slice of
+    ``X``). The zeros are right too where the input enters only through comparisons, masks or
+    ``detach``: filter the warning there.
 
     Without ``cotangents`` each output must be a scalar; with them, one cotangent per output,
     shaped like it. With ``create_graph`` the results are themselves differentiable (and the
@@ -214,7 +230,14 @@ def gradient(
     error messages.
     """
     return _gradient(
-        outputs, inputs, cotangents, retain_graph, create_graph, op, constants_give_zeros=False
+        outputs,
+        inputs,
+        cotangents,
+        retain_graph,
+        create_graph,
+        op,
+        constants_give_zeros=False,
+        warn_unreached=True,
     )
 
 
@@ -228,6 +251,7 @@ def _gradient(
     *,
     constants_give_zeros: bool = True,
     unread: Callable[[list[Tensor]], None] | None = None,
+    warn_unreached: bool = False,
 ) -> list[Tensor]:
     """:func:`gradient`, and the transforms' way in: with ``constants_give_zeros`` an output
     that does not require a gradient sends nothing back (every input gets zeros where no output
@@ -237,7 +261,9 @@ def _gradient(
     again): its derivative is 0, as torch.func gives, not a slip to refuse. ``unread`` is
     called with the outputs where they require a gradient but the pass reached no input (every
     gradient is zeros, though the outputs depend on some other tensor that requires one): a
-    transform's :meth:`_Traced.refuse_unread`, at no cost where any input is reached."""
+    transform's :meth:`_Traced.refuse_unread`, at no cost where any input is reached.
+    ``warn_unreached`` (:func:`gradient`'s) warns of the inputs no output reaches that are
+    surely a slip (:func:`_warn_unreached`)."""
     _running.passes += 1  # a transform's f that differentiates inside (_Traced)
     if isinstance(outputs, Tensor) or hasattr(outputs, "shape") or not _iterable(outputs):
         # one output: a tensor, or an array or a number taken out of the graph (refused, named)
@@ -282,14 +308,157 @@ def _gradient(
         )
         if unread is not None and not any(id(x) in totals for x in inputs):
             unread([out for out, _ in live])
-    results, given = [], set()
-    for x in inputs:
-        total = totals[id(x)][1] if id(x) in totals else _zeros_like(x)
+    results, given, unreached = [], set(), []
+    for k, x in enumerate(inputs):
+        if id(x) in totals:
+            total = totals[id(x)][1]
+        else:
+            total = _zeros_like(x)
+            unreached.append(k)
         if id(x) in given:  # the same input twice: two gradients, not one object twice
             total = total * 1
         given.add(id(x))
+        if create_graph and total.requires_grad:  # a derivative: _graph_read
+            _DERIVATIVES[id(total)] = total
         results.append(total)
+    if warn_unreached and unreached and live:
+        _warn_unreached(inputs, unreached, [out for out, _ in live], op)
     return results
+
+
+def _warn_unreached(
+    inputs: Sequence[Tensor], unreached: list[int], outputs: Sequence[Tensor], op: str
+) -> None:
+    """Warn (:class:`~chainrule.errors.ZeroDerivativeWarning`) of the inputs of a ``gradient``
+    call that ``outputs`` do not reach, whose gradients are zeros. Where some input is reached,
+    only those made after every output (numbered later in the order ops ran), which no output
+    can have been computed from: a leaf made before them and not reached, a parameter this
+    forward did not use, is left silent, as ``cr.grad`` leaves it, and so is a tensor computed
+    beside the outputs (an activation a loss from logits does not read). Where none is
+    reached (``cr.grad``'s rule, :meth:`_Traced.refuse_unread`), every input, save those of
+    outputs computed from a derivative (``u_xx`` of a function linear in ``x`` is rightly 0,
+    as a transform's ``f`` that differentiates inside) or from a released graph (what they
+    read is unknown), unless the input was made from a tensor the outputs read (a slice of
+    ``X`` taken after ``u = net(X)``). Runs only where an input is unreached."""
+    newest = max((out._seq for out in outputs if out._seq is not None), default=None)
+    apart = [  # made after every output: none can have been computed from them
+        k
+        for k in unreached
+        if newest is not None and inputs[k]._seq is not None and inputs[k]._seq > newest
+    ]
+    unread = []  # the outputs depend on none of these, nor on what they were made from
+    if len(unreached) == len(inputs):
+        read, from_derivative = _graph_read(outputs)
+        apart += [  # made from a tensor the outputs read, beside them (a slice of X)
+            k for k in unreached if k not in apart and _made_from(inputs[k], read) is not None
+        ]
+        if not from_derivative:
+            unread = [k for k in unreached if k not in apart]
+    if not (apart or unread):
+        return
+    slices = [k for k in apart if _made_by(inputs[k]) == "getitem"]
+    made = [k for k in apart if k not in slices and inputs[k]._primitive is not None]
+    leaves = [k for k in apart if inputs[k]._primitive is None]
+    causes = []
+    if slices:
+        causes.append(
+            f"{_inputs_named(inputs, slices)} {_is(slices)} a slice the outputs were not "
+            "computed from (a slice taken after the forward, or beside it, is a new tensor); "
+            "slice the input before the forward and compute the outputs from the slice, or "
+            "slice the gradient: cr.gradient(u.sum(), [X])[0][:, 0:1]"
+        )
+    if made:
+        ops = ", ".join(sorted({f"'{_made_by(inputs[k])}'" for k in made}))
+        causes.append(
+            f"{_inputs_named(inputs, made)}, made by {ops} apart from the computation of the "
+            f"outputs, {_is(made)} new: the outputs were not computed from it; make it before "
+            "them and compute the outputs from it, or take the gradient with respect to the "
+            "tensor it was made from"
+        )
+    if leaves:
+        causes.append(
+            f"{_inputs_named(inputs, leaves)} {_is(leaves)} made after the outputs, a new "
+            "tensor; compute the outputs from it"
+        )
+    if unread:
+        causes.append(
+            f"the outputs do not depend differentiably on {_inputs_named(inputs, unread)}: a "
+            "tensor whose numbers (not the tensor itself) were fed to the computation, through "
+            ".numpy(), .data, np.asarray or a new cr.tensor, is a new tensor; compute the "
+            "outputs from the tensor itself. Where an input enters only through comparisons, "
+            "masks or detach, the zeros are right: filter ZeroDerivativeWarning"
+        )
+    warnings.warn(
+        f"{op}: the gradient is all zeros for {counted(len(apart) + len(unread), 'input')} "
+        f"that no output reaches: {'; '.join(causes)}",
+        ZeroDerivativeWarning,
+        stacklevel=user_stacklevel(),
+    )
+
+
+def _inputs_named(inputs: Sequence[Tensor], indices: list[int]) -> str:
+    """``input 0 (shape (5, 1))`` or ``inputs 0 (shape (2, 3)) and 1 (shape (3,))``."""
+    shown = [f"{k} (shape {inputs[k].shape}{name_clause(inputs[k])})" for k in indices]
+    if len(shown) == 1:
+        return f"input {shown[0]}"
+    return f"inputs {', '.join(shown[:-1])} and {shown[-1]}"
+
+
+def _is(indices: list[int]) -> str:
+    return "is" if len(indices) == 1 else "are"
+
+
+def _made_by(tensor: Tensor) -> str | None:
+    """The name of the op that made ``tensor`` (None for a leaf)."""
+    return None if tensor._primitive is None else tensor._primitive.name
+
+
+#: The results of the gradient passes that recorded their own graph (``create_graph``), by id:
+#: an output computed from one is a derivative, whose own derivative may rightly be zero
+#: everywhere (:func:`_graph_read`). Weak: it keeps no result alive.
+_DERIVATIVES: weakref.WeakValueDictionary[int, Tensor] = weakref.WeakValueDictionary()
+
+
+def _graph_read(outputs: Sequence[Tensor]) -> tuple[set[int], bool]:
+    """The ids of the tensors requiring a gradient that ``outputs`` were computed from, and
+    whether among them is a recorded derivative (:data:`_DERIVATIVES`) or a node a pass
+    released (below which what they read is unknown): the counterpart, for ``gradient``, of a
+    transform's ``f`` that differentiated inside (:meth:`_Traced.refuse_unread`). One walk of
+    the graph, on the path where no input was reached."""
+    seen: set[int] = set()
+    from_derivative = False
+    stack = [out for out in outputs if out.requires_grad]
+    while stack:
+        tensor = stack.pop()
+        key = id(tensor)
+        if key in seen:
+            continue
+        seen.add(key)
+        if _DERIVATIVES.get(key) is tensor:
+            from_derivative = True
+        if tensor._primitive is None:
+            continue
+        if tensor._inputs is None:  # released: what it was computed from is unknown
+            from_derivative = True
+            continue
+        stack.extend(parent for parent in tensor._inputs if parent.requires_grad)
+    return seen, from_derivative
+
+
+def _made_from(tensor: Tensor, read: set[int]) -> Tensor | None:
+    """The tensor in ``read`` (:func:`_graph_read`) that ``tensor`` was computed from, found
+    first along its recorded graph (a slice's source), else None."""
+    seen: set[int] = set()
+    stack = [tensor]
+    while stack:
+        made = stack.pop()
+        if made is not tensor and id(made) in read:
+            return made
+        if id(made) in seen or made._primitive is None or made._inputs is None:
+            continue  # a leaf, or released: nothing below it is known
+        seen.add(id(made))
+        stack.extend(parent for parent in made._inputs if parent.requires_grad)
+    return None
 
 
 def _untracked_input(x: Tensor, op: str, index: int) -> RuntimeError:
@@ -710,11 +879,18 @@ class _Traced:
         if self.differentiated_inside:
             return
         given, read = _leaves_read_instead(outputs, self)
-        if not read:
+        if not (given or read):
             return
-        shown = f"shape {read[0].shape}{name_clause(read[0])}"
-        if len(read) > 1:
-            shown += f", and {len(read) - 1} more"
+        if given:  # the argument's own tensors read directly, by the argument's names
+            tensor, label = given[0]
+            shown = f"shape {tensor.shape}" + (
+                f", named '{label}'" if label is not None else name_clause(tensor)
+            )
+            more = len(given) - 1
+        else:
+            shown, more = f"shape {read[0].shape}{name_clause(read[0])}", len(read) - 1
+        if more:
+            shown += f", and {more} more"
         nums = ", ".join(map(str, self.argnums))
         which = f"argument{'s' if len(self.argnums) > 1 else ''} {nums}"
         fix = (
@@ -802,21 +978,26 @@ def _reaches_outside(outputs: Sequence[Tensor], variables: Sequence[Tensor]) -> 
     return False
 
 
-def _leaves_read_instead(outputs: Sequence[Tensor], traced: _Traced) -> tuple[bool, list[Tensor]]:
+def _leaves_read_instead(
+    outputs: Sequence[Tensor], traced: _Traced
+) -> tuple[list[tuple[Tensor, str | None]], list[Tensor]]:
     """The tensors requiring a gradient that ``outputs`` were computed from in place of
-    ``traced``'s variables (:meth:`_Traced.refuse_unread`): whether any is a tensor given as a
-    differentiated argument itself (not the variable made for it), and the leaves (or such
-    tensors) found, in the order met. None where the walk meets a released node (what lay
-    below it is unknown: nothing is refused). The walk stops at the arguments not
-    differentiated, an outer transform's running variables and an ended transform's own."""
+    ``traced``'s variables (:meth:`_Traced.refuse_unread`): the tensors given as a
+    differentiated argument itself (not the variables made for them) that they read, each with
+    its name in the argument (a dict's key, ``'0.weight'`` of ``dict(net.named_parameters())``;
+    None outside a dict), and the other leaves found, in the order met. Neither where the walk
+    meets a released node (what lay below it is unknown: nothing is refused). The walk stops at
+    the arguments not differentiated, an outer transform's running variables and an ended
+    transform's own."""
     argnums = set(traced.argnums)
-    given = set()
+    given: dict[int, str | None] = {}
     for n in argnums:
-        for v in tree_flatten(traced.given[n])[0]:
+        leaves, treedef = tree_flatten(traced.given[n])
+        for v, label in zip(leaves, _leaf_labels(treedef)):
             # an outer transform's variable given here stands for what it aliases (hessian's
             # grad gets jacobian's variables, made from the caller's tensors), and so on out
             while isinstance(v, Tensor):
-                given.add(id(v))
+                given[id(v)] = label
                 inputs = v._inputs if id(v) in _running.variables else None
                 v = inputs[0] if inputs else None
     passed = {
@@ -829,7 +1010,7 @@ def _leaves_read_instead(outputs: Sequence[Tensor], traced: _Traced) -> tuple[bo
     seen = passed | _running.variables | {id(v) for v in traced.flat_variables}
     stack = [out for out in outputs if out.requires_grad]
     read: list[Tensor] = []
-    reads_given = False
+    read_given: list[tuple[Tensor, str | None]] = []
     while stack:
         tensor = stack.pop()
         key = id(tensor)
@@ -837,8 +1018,7 @@ def _leaves_read_instead(outputs: Sequence[Tensor], traced: _Traced) -> tuple[bo
             continue
         seen.add(key)
         if key in given:  # the argument itself, read where its variable was due
-            reads_given = True
-            read.append(tensor)
+            read_given.append((tensor, given[key]))
             continue
         if tensor._primitive is None:
             if _PRIVATE.get(key) is not tensor:  # not an ended transform's own variable
@@ -846,9 +1026,26 @@ def _leaves_read_instead(outputs: Sequence[Tensor], traced: _Traced) -> tuple[bo
             continue
         inputs = tensor._inputs
         if inputs is None:  # released: what it was computed from is unknown
-            return False, []
+            return [], []
         stack.extend(parent for parent in inputs if parent.requires_grad)
-    return reads_given, read
+    return read_given, read
+
+
+def _leaf_labels(treedef: Any, prefix: str | None = None) -> list[str | None]:
+    """A name per leaf of the tree :func:`tree_flatten` described by ``treedef``, in its
+    order: the dict keys on the way to it joined by dots (``'0.weight'``, or ``'enc.w'`` of
+    ``{'enc': {'w': ...}}``), ``prefix`` where no dict lies on the way (None at the top)."""
+    if treedef is None:
+        return [prefix]
+    if treedef is _NO_LEAVES:
+        return []
+    if treedef[0] is dict:
+        _, keys, (_, shapes) = treedef
+        labels = []
+        for key, (_, sub) in zip(keys, shapes):
+            labels += _leaf_labels(sub, f"{prefix}.{key}" if prefix is not None else str(key))
+        return labels
+    return [label for _, sub in treedef[1] for label in _leaf_labels(sub, prefix)]
 
 
 def _reaches_running(tensors: Sequence[Tensor]) -> bool:

@@ -116,8 +116,8 @@ __all__ = [
     "jacobian", "jvp", "linear", "linspace", "log", "log_softmax", "logistic",
     "logistic_cross_entropy", "logsumexp", "manual_seed", "matmul", "max", "maximum", "mean",
     "min", "minimum", "mul", "neg", "no_grad", "norm", "ones", "ones_like", "power", "rand",
-    "randn", "register_array_module", "relu", "reshape", "sigmoid", "sign", "sin", "softmax",
-    "softmax_cross_entropy", "softplus", "split", "sqrt", "squeeze", "stack", "sub", "sum",
-    "swapaxes", "tanh", "tensor", "transpose", "unsqueeze", "value_and_grad", "var", "vjp",
-    "where", "zero_grad", "zeros", "zeros_like",
+    "randn", "register_array_module", "relu", "reshape", "set_grad_enabled", "sigmoid", "sign",
+    "sin", "softmax", "softmax_cross_entropy", "softplus", "split", "sqrt", "squeeze", "stack",
+    "sub", "sum", "swapaxes", "tanh", "tensor", "transpose", "unsqueeze", "value_and_grad", "var",
+    "vjp", "where", "zero_grad", "zeros", "zeros_like",
 ]  # fmt: skip

@@ -29,6 +29,7 @@ from chainrule.engine import (
     enable_grad,
     is_grad_enabled,
     no_grad,
+    set_grad_enabled,
 )
 from chainrule.functional import grad, gradient, hessian, hvp, jacobian, jvp, value_and_grad, vjp
 from chainrule.gradcheck import GradcheckError, GradcheckReport, gradcheck

@@ -212,6 +212,53 @@ def _grad_mode(enabled: bool, function: Callable | None, name: str) -> Any:
     return _GradMode(enabled)(function)
 
 
+class _SetGradEnabled(_GradMode):
+    """:func:`set_grad_enabled`'s object: the call has set recording already, and remembers the
+    setting it found, which the block's exit restores (or the decorator, at once)."""
+
+    __slots__ = ("_found_by_call",)
+
+    def __init__(self, enabled: bool) -> None:
+        super().__init__(enabled)
+        self._found_by_call: tuple[int, bool] | None = (
+            threading.get_ident(),
+            _set_recording(enabled),
+        )
+
+    def __enter__(self) -> None:
+        found, self._found_by_call = self._found_by_call, None
+        if found is None or found[0] != threading.get_ident():  # entered again, or elsewhere
+            super().__enter__()
+            return
+        _set_recording(self.enabled)
+        with _entries_lock:
+            self._entries.append(found)
+
+    def __call__(self, function: Callable) -> Callable:
+        found, self._found_by_call = self._found_by_call, None
+        if found is not None and found[0] == threading.get_ident():
+            _set_recording(found[1])  # a decorator sets recording for the calls, not from now
+        return super().__call__(function)
+
+
+def set_grad_enabled(mode: bool) -> _GradMode:
+    """Set recording on (``True``) or off (``False``) for this thread, as PyTorch's
+    ``torch.set_grad_enabled``: called alone it sets it from then on; as a block, ``with
+    set_grad_enabled(training):``, the setting found before the call is back after the block
+    (an exception too); as a decorator, ``@set_grad_enabled(False)``, each call of the function
+    runs with it and the setting around the decoration is left as it was.
+
+    >>> with set_grad_enabled(False):
+    ...     y = model(x)          # doctest: +SKIP
+    """
+    if not isinstance(mode, (bool, numpy.bool_)):
+        raise TypeError(
+            f"set_grad_enabled: mode must be True or False, not {type_name(mode)} "
+            f"({mode!r:.40}); to decorate a function, write @cr.set_grad_enabled(False)"
+        )
+    return _SetGradEnabled(bool(mode))
+
+
 def is_grad_enabled() -> bool:
     """Whether ops are being recorded on this thread."""
     return mode.grad_enabled

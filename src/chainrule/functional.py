@@ -1224,7 +1224,10 @@ def grad(
     f: Callable[_Params, Any], argnums: int | Sequence[int] = 0, has_aux: bool = False
 ) -> Callable[_Params, Any]: ...
 def grad(
-    f: Callable[..., Any], argnums: int | Sequence[int] = 0, has_aux: bool = False
+    f: Callable[..., Any],
+    argnums: int | Sequence[int] = 0,
+    has_aux: bool = False,
+    **unknown: Any,
 ) -> Callable[..., Any]:
     """The gradient of scalar-valued ``f`` with respect to argument(s) ``argnums``.
 
@@ -1244,13 +1247,35 @@ def grad(
     number) and, where ``f`` is annotated to take a tensor first and return one and
     ``argnums`` is 0, give a ``Tensor`` (``(Tensor, aux)`` with ``has_aux``); a gradient nested
     as its argument (a tuple, list or dict), or of several arguments, is Any.
+
+    ``grad`` takes a function, as ``jax.grad`` does, not ``torch.autograd.grad``'s
+    ``(outputs, inputs)``: for those, :func:`gradient` (``create_graph=`` and all).
     """
+    if unknown:
+        raise TypeError(
+            f"grad: unexpected keyword argument(s) {', '.join(map(repr, unknown))}; it takes "
+            f"(f, argnums=0, has_aux=False) and gives the function of f's gradient (JAX style: "
+            f"cr.grad(f)(x)){_TORCH_GRAD_HINT}"
+        )
     return _grad(f, argnums, has_aux, "grad")
+
+
+#: How torch.autograd.grad's call is written here, for a transform handed its arguments.
+_TORCH_GRAD_HINT = (
+    "; for torch.autograd.grad's (outputs, inputs), use cr.gradient(outputs, inputs, "
+    "create_graph=...)"
+)
 
 
 def _grad(
     f: Callable[..., Any], argnums: int | Sequence[int], has_aux: bool, op: str
 ) -> Callable[..., Any]:
+    if not callable(f):  # refused here: at the call, the error would come from far inside
+        raise TypeError(
+            f"{op}: takes a function and gives the function of its "
+            f"{'gradient' if op == 'grad' else 'Hessian'} (JAX style: cr.{op}(f)(x)), not "
+            f"{type_name(f)}{_TORCH_GRAD_HINT if isinstance(f, Tensor) else ''}"
+        )
     both = _value_and_grad(f, argnums, has_aux, op)
 
     def wrapped(*args: Any, **kwargs: Any) -> Any:

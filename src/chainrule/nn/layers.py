@@ -326,6 +326,8 @@ def _input_like(x: Any, weight: Any) -> Tensor:
     None is refused: NumPy makes it a NaN scalar, which read as "input has shape ()"."""
     if x is None:
         raise TypeError("a layer's input is None, not an array of cases (one row per case)")
+    if isinstance(x, (tuple, list)):
+        _refuse_arrays_as_arguments(x)
     if not hasattr(x, "dtype"):  # a list, read once in its own dtype to see what it holds
         x = Tensor(x).data  # (None or text in it is refused showing the list)
     xp = backend.array_module(x)
@@ -339,6 +341,30 @@ def _input_like(x: Any, weight: Any) -> Tensor:
     if type(weight) is np.ndarray:
         return Tensor(x, dtype=weight.dtype)
     return Tensor(backend.asarray_like(x, weight, dtype=weight.dtype))
+
+
+def _refuse_arrays_as_arguments(x: tuple | list) -> None:
+    """Refuse a tuple of arrays or tensors, or a list of them with two axes or more: torch.func's
+    ``functional_call(model, params, (x,))``, or ``model((x,))``, whose tuple NumPy would read
+    as one more axis (a batch (1, n_cases, n_in), every output shaped (1, n_cases, n_out) and a
+    loss's error far from here). A list of rows (1-D arrays) or of numbers is a batch."""
+    arrays = [item for item in x if len(getattr(item, "shape", ())) > 0]
+    if not arrays or (isinstance(x, list) and all(len(a.shape) < 2 for a in arrays)):
+        return
+    kind = "tensor" if all(isinstance(a, Tensor) for a in arrays) else "array"
+    what = f"a {type(x).__name__} of {len(x)} {kind}{'s' if len(x) > 1 else ''}"
+    shapes = ", ".join(str(tuple(a.shape)) for a in arrays)
+    if len(x) == 1:
+        how = f"pass the {kind} itself: model(x) or functional_call(model, params, x), not (x,)"
+    else:
+        how = (
+            "stack them into one, or, for a forward of several arguments, write "
+            "functional_call(model, params, x, y), not torch.func's (x, y)"
+        )
+    raise TypeError(
+        f"a layer's input is {what} (shape{'s' if len(arrays) > 1 else ''} {shapes}), not one "
+        f"{kind} of cases (one row per case); {how}: its arguments follow params one by one"
+    )
 
 
 class _Unit(Module):

@@ -1066,7 +1066,10 @@ def _is_array(value: Any) -> bool:
 
 def functional_call(module: Module, params: Mapping[str, Tensor], *args: Any, **kwargs: Any):
     """Call ``module`` with some parameters replaced by the tensors in ``params`` (by dotted name;
-    an array stands in as a tensor that needs no gradient). A NumPy array or a list joins the
+    an array stands in as a tensor that needs no gradient). The arguments after ``params`` are
+    the forward's, one by one, as ``module(*args, **kwargs)`` takes them:
+    ``functional_call(net, params, x)``, not ``torch.func.functional_call``'s tuple ``(x,)``
+    (a layer refuses a tuple of arrays). A NumPy array or a list joins the
     library and device of the parameter it replaces, as it joins an op's other operand, so
     ``functional_call(model, model.state_dict(), x)`` runs on a PyTorch or JAX model too (its
     ``state_dict`` holds NumPy copies). A tensor never moves, as in any op: where the forward

@@ -44,7 +44,9 @@ class ZeroDerivativeWarning(UserWarning):
     """A transform's function whose output depends on none of its variables, only on other
     tensors that require a gradient: its derivative is all zeros, rightly where the argument
     enters through comparisons, masks or ``detach`` alone, by a slip where the function reads
-    a module's own parameters rather than its argument (``chainrule.functional``)."""
+    a module's own parameters rather than its argument (``chainrule.functional``); and
+    ``cr.gradient``'s inputs that no output reaches where that is a slip (a slice made after
+    the forward, a tensor whose numbers were fed in), whose gradients are zeros."""
 
 
 class UserError(Exception):

@@ -970,11 +970,12 @@ def save_model(
     loss = described_loss(loss, "save_model")
     check_loss_argument(loss, "save_model")
     path = Path(path)
+    # before the description, whose schema refused a float16 model as a file's field 'dtype'
+    _check_parameter_dtypes(model, path)
     description = model_description(
         model, loss=loss, standardizer=standardizer, class_names=class_names, meta=meta
     )
     _check_description(description, path)  # load_model would refuse it: write nothing
-    _check_parameter_dtypes(model, path)
     _check_loss_fits(loss, description, "save_model")
     _check_registered(description["architecture"], path)
     _check_configs_rebuild(model, path)
@@ -1019,13 +1020,25 @@ def _check_parameter_dtypes(model: Any, path: Path) -> None:
     float32 and float64 side by side stay saved, and so does a registered module of one's own
     whose constructor makes parameters of two dtypes (it is rebuilt by that constructor). In a
     layer of two dtypes the parameter named is the one whose dtype the model's parameters do
-    not mostly have (ties go to float32)."""
+    not mostly have (ties go to float32). A model with no float32 or float64 parameter at all
+    (float16 throughout, as ``p.data = p.data.astype(np.float16)`` makes it) is refused naming
+    its first parameter, with ``model.to("float32")``, which converts every one."""
     counts: dict[str, int] = {}
     for _, parameter in model.named_parameters():
         kind = backend.dtype_name(parameter.dtype)
         counts[kind] = counts.get(kind, 0) + 1
     usable = [kind for kind in ("float32", "float64") if kind in counts]
     model_dtype = max(usable, key=lambda kind: (counts[kind], kind == "float32"), default=None)
+    if model_dtype is None and counts:
+        name, parameter = next(iter(model.named_parameters()))
+        kinds = " and ".join(sorted(counts))
+        every = "as is every other" if len(counts) == 1 else f"and the others are {kinds}"
+        raise ModelFileError(
+            f"{path}: cannot save this model: parameter {name!r} is "
+            f"{backend.dtype_name(parameter.dtype)}, {every}, but load_model builds each layer "
+            "in float32 or float64; convert the model first: model.to('float32') "
+            "(nothing was written)"
+        )
     for prefix, module in model.named_modules():
         if not type(module).__module__.startswith("chainrule."):  # rebuilt by its own
             continue  # constructor, whose parameters may be of several dtypes by design
@@ -2167,6 +2180,10 @@ def checkpoint_description(trainer: Any, directory: Path, meta: dict | None = No
     parameter of another dtype than its layer's, as a float64 pruning mask makes one) or
     as JSON cannot hold it (``meta`` holding a set): the Trainer asks
     this when it is made and at the start of each fit, not at its first checkpoint."""
+    # a parameter made float64 by a float64 mask (pruning): every epoch was written, and the
+    # resume, load_model and `chainrule predict` refused them all ("stored as float32"); first,
+    # as save_model checks it: the description's schema refused a float16 model as a field
+    _check_parameter_dtypes(trainer.model, directory)
     description = model_description(
         trainer.model,
         loss=trainer.loss,
@@ -2175,9 +2192,6 @@ def checkpoint_description(trainer: Any, directory: Path, meta: dict | None = No
         meta=meta if meta is not None else trainer.meta,
     )
     _check_description(description, directory)  # a checkpoint that would not load: none
-    # a parameter made float64 by a float64 mask (pruning): every epoch was written, and the
-    # resume, load_model and `chainrule predict` refused them all ("stored as float32")
-    _check_parameter_dtypes(trainer.model, directory)
     _check_loss_fits(trainer.loss, description, f"checkpoints in {directory}")
     _check_configs_rebuild(trainer.model, directory)
     # a shared layer the file could not hold: refused now, not after checkpoint_every epochs

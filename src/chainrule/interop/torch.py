@@ -377,11 +377,14 @@ _TORCH_ONE_DTYPE = "net.float() or net.double()"
 
 
 def _same_dtype(
-    found: np.dtype, expected: np.dtype, where: str, other: str, fix: str = _TORCH_ONE_DTYPE
+    found: Any, expected: Any, where: str, other: str, fix: str = _TORCH_ONE_DTYPE
 ) -> None:
+    """Refuse ``where`` (of dtype ``found``, a dtype or its name) unless it is of ``other``'s
+    dtype, ``expected``."""
+    found, expected = backend.dtype_name(found), backend.dtype_name(expected)
     if found != expected:
         raise ConversionError(
-            f"{where} is {found.name} but {other} is {expected.name}; chainrule computes in one "
+            f"{where} is {found} but {other} is {expected}; chainrule computes in one "
             f"dtype (convert first, e.g. {fix})"
         )
 
@@ -728,9 +731,10 @@ def _linear_to_torch(layer: Any, dtype: np.dtype, converted: dict[int, Any]) -> 
 
 
 def build_arch(arch: Any, dtype: Any = "float32") -> Any:
-    """A fresh chainrule ``nn.Sequential`` from ``arch``: a model (copied), its config (a dict),
-    or a spec of layer sizes and unit names: a string, or a list or tuple of the same items
-    (``[4, 3, 2]`` is ``"4,3,2"``; ``[4, 8, "relu", 2]``). Any other type is refused.
+    """A fresh chainrule ``nn.Sequential`` from ``arch``, in ``dtype``: a model (copied), its
+    config (a dict), or a spec of layer sizes and unit names: a string, or a list or tuple of
+    the same items (``[4, 3, 2]`` is ``"4,3,2"``; ``[4, 8, "relu", 2]``). Any other type is
+    refused.
 
     In a spec, numbers are layer sizes and a name (logistic/sigmoid, tanh, relu, softmax) is the
     unit of the layer just before it; a hidden layer with no name gets logistic units, the output
@@ -741,8 +745,9 @@ def build_arch(arch: Any, dtype: Any = "float32") -> Any:
     """
     from chainrule import nn
 
-    if isinstance(arch, nn.Module):  # a copy to load into: the user's model stays as it is
-        return copy.deepcopy(arch)
+    if isinstance(arch, nn.Module):  # a copy to load into: the user's model stays as it is;
+        # in ``dtype``, as a config's and a spec's (the weights it takes keep their own dtype)
+        return copy.deepcopy(arch).to(dtype)
     if isinstance(arch, Mapping):
         return nn.from_config(arch).to(dtype)
     sizes, units, no_bias = _parse_spec(arch)
@@ -844,15 +849,23 @@ def _declared_linears(arch: Any, where: str) -> list[tuple[int, int, bool]] | No
 def _linear_layers(model: Any, where: str) -> list[Any]:
     """The Linear layers a state dict fills: a Sequential's own (or the model itself). One
     inside another layer is refused: it would keep its initial weights without a word."""
+    return [layer for _, layer in _named_linear_layers(model, where)]
+
+
+def _named_linear_layers(model: Any, where: str) -> list[tuple[str, Any]]:
+    """:func:`_linear_layers`, each with the prefix of its parameters' names in ``model``
+    (``"2"`` for ``2.weight``; ``""`` for the model itself)."""
     from chainrule import nn
 
-    layers = model if isinstance(model, nn.Sequential) else [model]
-    linears = [layer for layer in layers if type(layer) is nn.Linear]
+    if isinstance(model, nn.Sequential):
+        named = [(str(k), layer) for k, layer in enumerate(model) if type(layer) is nn.Linear]
+    else:
+        named = [("", model)] if type(model) is nn.Linear else []
     for name, module in model.named_modules():
-        if isinstance(module, nn.Linear) and not any(module is layer for layer in linears):
+        if isinstance(module, nn.Linear) and not any(module is layer for _, layer in named):
             layer = name.split(".")[0] if isinstance(model, nn.Sequential) else name
             raise _nested_linear_error(layer, where)
-    return linears
+    return named
 
 
 def _holds_linear(config: Any) -> bool:
@@ -894,18 +907,26 @@ def load_state_dict_from_torch(
     ``2``, ``4``; ``fc1`` ... ``fc10``), otherwise the dict's own order (PyTorch's registration
     order); with ``ordered=False`` (a dict read from a file, whose order is the file's, not the
     network's) names that are not numbered are refused. Returns ``model``.
+
+    The arrays, converted and named as the model names them, are loaded by the model's own
+    ``load_state_dict``, so its rules hold here too: an array of another dtype than the
+    model's entry (a float16 state dict into a float32 model, one float64 bias) is a
+    :class:`~chainrule.errors.StateDictError` naming the key and both dtypes, and nothing is
+    written (they were written as they came, leaving a float16 or mixed model). PyTorch's own
+    ``load_state_dict`` casts into the module's dtype instead; convert the network first
+    (``net.float()``), or the model (``model.to("float64")``).
     """
     where = f"{source}: " if source else ""
-    linears, shapes = _linear_layers(model, where), _shapes(state)
+    linears, shapes = _named_linear_layers(model, where), _shapes(state)
     groups = _torch_linear_groups(shapes, where, ordered)
-    declared = [(m.n_in, m.n_out, m.bias is not None) for m in linears]
+    declared = [(m.n_in, m.n_out, m.bias is not None) for _, m in linears]
     _check_layers(declared, groups, shapes, where)
     weights = {keys["weight"] for _, keys in groups}  # the groups' weights are Linear ones
     arrays = _converted(_host_arrays(state), weights, "state_dict_from_torch", weight_from_torch)
-    for (_, keys), layer in zip(groups, linears):
-        layer.weight.data = arrays[keys["weight"]]
-        if "bias" in keys:
-            layer.bias.data = np.array(arrays[keys["bias"]])
+    ours = {f"{prefix}.{leaf}" if prefix else leaf: arrays[key]
+            for (_, keys), (prefix, _) in zip(groups, linears)
+            for leaf, key in keys.items()}  # fmt: skip
+    model.load_state_dict(ours, strict=False)  # its other layers hold no Linear weights
     return model
 
 
@@ -1184,7 +1205,8 @@ def load_torch(path: str | os.PathLike, arch: Any = None) -> Any:
     path = Path(path)
     where = f"{path}: "
     io.check_layout(path, io.TORCH_LAYOUT, default=io.TORCH_LAYOUT)
-    shapes = io.read_array_shapes(path)  # the header alone: checked before anything is built
+    # the header alone: checked before anything is built
+    shapes, stored = io._array_shapes_and_dtypes(path)
     ties = _recorded_ties(path, shapes)
     shapes = {**shapes, **{name: shapes[kept] for name, kept in ties.items()}}
     recorded = arch is None
@@ -1202,6 +1224,7 @@ def load_torch(path: str | os.PathLike, arch: Any = None) -> Any:
     state = io.read_arrays(path, layout=io.TORCH_LAYOUT)
     io._check_finite(state, path)  # what load_model refuses, refused here alike
     try:
+        state = _widened_halves(state, stored)
         dtype = _state_dtype(state)
     except UserError as error:
         raise ModelFileError(f"{where}{error}") from None
@@ -1221,6 +1244,22 @@ def load_torch(path: str | os.PathLike, arch: Any = None) -> Any:
     _freeze(model, shapes, frozen, where)
     model.eval()
     return model
+
+
+def _widened_halves(
+    state: dict[str, np.ndarray], stored: Mapping[str, str]
+) -> dict[str, np.ndarray]:
+    """A PyTorch file's arrays ``state`` with the float16 ones widened to float32, exactly
+    (every float16 is a float32), as reading widens a bfloat16 one: a file holds no network to
+    convert first (``net.float()``), and chainrule computes in float32 or float64. The file's
+    tensors must share one dtype as it ``stored`` them (by name, from its header), as a state
+    dict's must (:func:`_state_dtype`): a float16 or bfloat16 bias beside float32 weights is
+    refused naming it, where widening would have hidden the mix."""
+    first = next(iter(stored.items()), None)
+    for name, kind in stored.items():
+        _same_dtype(kind, first[1], f"{name!r}", repr(first[0]))
+    return {name: array.astype(np.float32) if array.dtype == np.float16 else array
+            for name, array in state.items()}  # fmt: skip
 
 
 def _recorded_ties(path: Path, shapes: Mapping[str, tuple]) -> dict[str, str]:

@@ -429,6 +429,8 @@ class Optimizer:
                     f"earlier step, has shape {tuple(buffer.shape)}: its .data was replaced "
                     f"by an array of another shape; make a new {type(self).__name__} for it"
                 )
+        if grad.dtype != w.dtype:  # the one dtype check a step pays where the two agree
+            return _read_in_dtype_of(w, grad)
         return grad
 
     def _step_parameter(self, index: int, param: Tensor, grad: Any) -> None:
@@ -778,6 +780,20 @@ def _step_count(who: str, key: str, array: np.ndarray) -> int:
 def _non_negative(value: Any) -> bool:
     """Whether ``value`` is a finite real number >= 0 (a learning rate, a decay, a floor)."""
     return is_real(value) and math.isfinite(value) and value >= 0
+
+
+def _read_in_dtype_of(w: Any, grad: Any) -> Any:
+    """``grad``, of another dtype than its parameter ``w``, as a step reads it: a narrower one
+    (float16 for a float32 parameter) widened to ``w``'s dtype, exactly, so that every product
+    of the update is rounded in the parameter's precision (``lr * g``, Adam's ``(1 - beta1) g``
+    were rounded to float16). A wider one (float64) is read as it is: its products are
+    computed in it and stored in the parameter's dtype (``Optimizer._step_parameter``), as
+    NumPy's in-place update stores them."""
+    try:
+        narrower = array_module(w).result_type(grad, w) == w.dtype
+    except TypeError:  # a dtype with no promotion rule (ml_dtypes' floats): the update decides
+        return grad
+    return backend.astype(grad, w.dtype) if narrower else grad
 
 
 def _placed_like(buffer: Any, w: Any) -> bool:

@@ -141,14 +141,15 @@ class SGD(Optimizer):
                 continue
             w, g = param.data, grad.data if isinstance(grad, Tensor) else grad
             on_numpy = type(w) is np.ndarray and type(g) is np.ndarray
-            if on_numpy and g.shape == w.shape and not state[index]:
+            if on_numpy and g.shape == w.shape and g.dtype == w.dtype and not state[index]:
                 if not w.flags.writeable:  # refused before any moves: no step count changes
                     check_writeable(w, f"{type(self).__name__}.step", f"parameter {index}")
                 plain.append((index, w, g))
                 continue
-            # the update Optimizer.step would make; a gradient of another shape (an error), a
-            # parameter or gradient of another library or a velocity left from momentum take
-            # its path, which checks every parameter first
+            # the update Optimizer.step would make; a gradient of another shape (an error) or
+            # dtype (a narrower one is read in the parameter's), a parameter or gradient of
+            # another library or a velocity left from momentum take its path, which checks
+            # every parameter first
             super().step()
             return
         alpha, steps = -float(self.lr), self.steps

@@ -731,9 +731,21 @@ class Tensor:
                 create_graph=create_graph,
             ).values()
         with _accumulating:  # two threads' backward into one shared leaf: no sum lost
+            kept = {}  # the .grad each leaf had before its sum, to undo a refused pass
             for leaf, total in totals:
                 grad = leaf._grad  # the slot (a Parameter's writes pass its __setattr__)
-                _set_grad(leaf, total if grad is None else grad + total)
+                if grad is None:
+                    _set_grad(leaf, total)
+                    continue
+                if _shape_or_none(grad) != total.shape:  # set by hand: would broadcast
+                    if type(grad) in (int, float) and grad == 0:  # micrograd's p.grad = 0.0:
+                        kept[id(leaf)] = grad  # no gradient yet, as None is
+                        _set_grad(leaf, total)
+                        continue
+                    _undo_accumulation(totals, leaf, kept)
+                    raise _misshapen_grad_error(leaf, grad, total.shape)
+                kept[id(leaf)] = grad
+                _set_grad(leaf, grad + total)
 
     def _unit_seed(self) -> Any:
         """dE/dE = 1 for a one-element output, as an array (a larger one needs ``gradient=``)."""
@@ -1518,6 +1530,49 @@ def array_of(value: Any) -> Any:
 #: A gradient stored into the slot itself, past a Parameter's ``__setattr__`` (backward's
 #: accumulation, once per leaf and pass)
 _set_grad = Tensor.__dict__["_grad"].__set__
+
+
+def _shape_or_none(grad: Any) -> Any:
+    """The shape of a ``.grad`` backward adds into, or None where it has none (a number or a
+    list set by hand, or a tensor whose ``.data`` is one)."""
+    try:
+        return grad.shape
+    except (AttributeError, TypeError):
+        return None
+
+
+def _undo_accumulation(totals: Any, stop: Tensor, kept: dict) -> None:
+    """Put back the ``.grad`` of every leaf that :meth:`Tensor.backward` summed into before
+    ``stop`` (``kept`` holds those that had one; the others had None), so that a refused pass
+    changes no ``.grad``."""
+    for leaf, _ in totals:
+        if leaf is stop:
+            return
+        _set_grad(leaf, kept.get(id(leaf)))
+
+
+def _misshapen_grad_error(leaf: Tensor, grad: Any, shape: tuple) -> Exception:
+    """The refusal of a backward into a ``.grad`` set by hand that is not of the leaf's shape:
+    ``grad + total`` would broadcast (a (3, 1) ``.grad`` on a (3,) leaf became (3, 3), a number
+    became an array), a silently wrong gradient. PyTorch refuses such a ``.grad`` where it is
+    assigned; chainrule's setter takes anything (an optimizer's step names it), so the sum
+    refuses it, with no ``.grad`` changed."""
+    who = f"backward: leaf {leaf.name!r}" if leaf.name else "backward: a leaf"
+    fix = (
+        f"clear it with zero_grad() (or .grad = None) and let backward fill it, or assign a "
+        f"gradient of shape {tuple(shape)}; no .grad was changed"
+    )
+    grad_shape = _shape_or_none(grad)
+    if grad_shape is None:
+        return TypeError(
+            f"{who} of shape {tuple(shape)} has a .grad that is a {type(grad).__name__}, not an "
+            f"array or tensor (set by hand: of numbers only micrograd's p.grad = 0.0 is read, as "
+            f"no gradient yet), which backward would add its gradient to; {fix}"
+        )
+    return ShapeError(
+        f"{who} of shape {tuple(shape)} has a .grad of shape {tuple(grad_shape)} (set by hand): "
+        f"adding its gradient would broadcast to another shape; {fix}"
+    )
 
 
 def forget_grad(tensor: Tensor, set_to_none: bool = True) -> None:

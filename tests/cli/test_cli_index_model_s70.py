@@ -51,7 +51,8 @@ def test_the_one_line_holds_the_whole_refusal_of_a_float_index(tmp_path, capsys)
     _, model, rows = _saved(tmp_path, cast=False)
     line = assert_user_error(capsys, "predict", model, "--input", rows,
                              match="getitem: index <float32 tensor of shape (4, 3)> does not "
-                             "fit shape (7, 2): it holds a float32 array")  # fmt: skip
+                             "fit shape (7, 2): arrays used as indices must be of integer (or "
+                             "boolean) type, and it holds a float32 array")  # fmt: skip
     assert "astype('int64')" in line and "2**24" in line, line
     assert line.endswith("its first layer is a module of your own"), line
 

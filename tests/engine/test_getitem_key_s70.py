@@ -80,7 +80,7 @@ def test_a_float_index_names_its_shape_and_dtype_on_one_line_and_the_cast():
         assert "\n" not in message, message
         assert message.startswith("getitem: ") and "float32 array of shape (2, 3)" in message
         assert "astype('int64')" in message and "2**24" in message
-        assert "fit and predict" in message
+        assert "fit or predict" in message
     with pytest.raises(IndexError, match=r"float64 array of shape \(1,\)") as caught:
         W[np.array([0.5])]
     assert "astype" not in str(caught.value)  # 0.5 is no position cast to a float

@@ -91,8 +91,12 @@ def test_a_key_that_does_not_fit_is_refused_naming_the_users_own_key(library, ke
     with pytest.raises(IndexError) as refused:
         x[key]
     message = str(refused.value)
-    assert message.startswith(f"getitem: index {key!r} does not fit shape (2, 3, 4): ")
-    assert message.endswith(str(numpy_refusal.value))
+    head = f"getitem: index {key!r} does not fit shape (2, 3, 4): "
+    if getattr(key[0], "dtype", None) == np.float64:  # NumPy's words first, then the cast
+        assert message.startswith(head + str(numpy_refusal.value) + ", and it holds"), message
+    else:
+        assert message.startswith(head)
+        assert message.endswith(str(numpy_refusal.value))
     assert "Array(" not in message and "ellipsis" not in message.lower()
 
 

@@ -718,17 +718,19 @@ def _refuse_float_index(x: Tensor, index: Any) -> None:
             ("float", "bfloat", "complex")
         ):
             continue
-        why = f"it holds a {backend.dtype_name(array.dtype)} array of shape {tuple(array.shape)}"
+        what = (
+            "arrays used as indices must be of integer (or boolean) type, and it holds a "
+            f"{backend.dtype_name(array.dtype)} array of shape {tuple(array.shape)}"
+        )
         if _whole_numbers(array):
-            why += (
-                ", whose values are whole numbers: chainrule.train's fit and predict (and the "
-                "chainrule command) cast a dataset's inputs to the model's float dtype, so a "
-                "model that indexes with its input gets floats; cast them back in forward, "
-                "e.g. self.weight[idx.astype('int64')] (whole numbers are exact up to 2**24 "
-                "in float32, 2**53 in float64)"
+            what += (
+                " of whole numbers: cast it with .astype('int64') (whole numbers are exact up "
+                "to 2**24 in float32, 2**53 in float64). If it came through chainrule.train's "
+                "fit or predict (or the chainrule command), those cast a dataset's inputs to "
+                "the model's float dtype: cast them back in forward, e.g. "
+                "self.weight[idx.astype('int64')]"
             )
-        error = IndexError(f"{why}; arrays used as indices must be of integer (or boolean) type")
-        raise _refused("getitem", index, x.shape, error)
+        raise _refused("getitem", index, x.shape, IndexError(what))
 
 
 def _whole_numbers(array: Any) -> bool:

@@ -24,7 +24,8 @@ float64) fails a right gradient on that rounding: where a check fails, the graph
 is walked once, and a warning and the report's ``note`` name the first op computed in a coarser
 float and its dtype (a passing check walks nothing). The same walk finds kinks: where an op of
 the graph is not differentiable at (or within a few steps eps of) the point checked, relu or abs
-at 0, maximum or minimum at a tie, clip at a bound, the difference straddles the kink and
+at 0, maximum or minimum at a tie, clip at a bound, a max or min reduction (max-pooling) where
+entries tie for a window's extreme, the difference straddles the kink and
 averages its two sides' slopes, and a right rule fails; the ``note`` names the op and the
 entries there (``'relu' (kink at 0) at input 0[1] = 0``). The check still fails.
 The step ``eps`` is absolute, so it must stay well above the spacing of float64 numbers near the
@@ -641,7 +642,8 @@ def _kink_note(
 ) -> str:
     """Why a failed check may be f's kinks, not its rules: each op ``recorded``
     (:func:`_recorded`) that is not differentiable where its input is (relu or abs at 0,
-    maximum or minimum where its inputs tie, clip at a bound) or within :data:`KINK_STEPS`
+    maximum or minimum where its inputs tie, clip at a bound, a max or min reduction where
+    entries tie for the extreme) or within :data:`KINK_STEPS`
     eps of it, or, where none is, whose input crosses its kink between x - eps and x + eps
     along one of ``columns`` ((array index, flat entry) of ``arrays``: f recorded again at
     both points, so a kink reached after a gain, relu(100 (x - 0.5)), is found however far it
@@ -759,7 +761,7 @@ def _host(value: Any) -> np.ndarray:
 class _Kink(NamedTuple):
     """Where an op's kink is, for an op's node: its words, the input the distance is of, each
     entry's distance from the kink, and which side of it each entry is on (over the output's
-    shape: a step that changes the side crosses the kink)."""
+    shape, or a reduction's input's: a step that changes the side crosses the kink)."""
 
     kink: str
     argument: Tensor
@@ -796,6 +798,38 @@ def _bound_kink(node: Node) -> _Kink:
                  np.broadcast_to(side, shape))  # fmt: skip
 
 
+def _extreme_kink(node: Node) -> _Kink:
+    """max and min over axes (max-pooling a reshaped image): the kink is where two entries of a
+    window (the entries reduced into one output entry) tie for its extreme; the gradient goes
+    to one of them on either side of the tie. Over the input: each entry's distance from a
+    tie, the gap to the window's runner-up for the entry that attains the extreme, the gap to
+    the extreme for the others; its side, whether it is the first to attain it."""
+    (x,) = node.inputs
+    data = _host(x) if node.op == "max" else -_host(x)  # min's ties are -x's max's
+    axes = node.params["axes"]
+    reduced = tuple(range(data.ndim - len(axes), data.ndim))
+    windows = np.moveaxis(data, axes, reduced)
+    moved_shape = windows.shape
+    windows = windows.reshape(-1, math.prod(moved_shape[data.ndim - len(axes) :]))
+    rows = np.arange(len(windows))
+    first = np.argmax(windows, axis=1)  # the entry that takes the gradient (a NaN, where one is)
+    best = windows[rows, first]
+    others = windows.copy()
+    others[rows, first] = -np.inf
+    with np.errstate(invalid="ignore"):  # inf - inf: an infinite extreme, a window of -inf
+        runner_up = others.max(axis=1, initial=-np.inf)
+        distance = best[:, None] - windows
+        distance[rows, first] = best - runner_up
+    side = np.zeros(windows.shape)
+    side[rows, first] = 1.0
+
+    def back(per_entry: np.ndarray) -> np.ndarray:
+        return np.moveaxis(per_entry.reshape(moved_shape), reduced, axes)
+
+    words = f"kink where entries it reduces tie for the {node.op}"
+    return _Kink(words, x, back(distance), back(side))
+
+
 #: The ops with a kink, each with what tells how far an input is from it
 _KINKS = {
     "relu": _zero_kink,
@@ -804,6 +838,8 @@ _KINKS = {
     "minimum": _tie_kink,
     "clip": _bound_kink,
     "clip_to_bounds": _bound_kink,
+    "max": _extreme_kink,
+    "min": _extreme_kink,
 }
 
 

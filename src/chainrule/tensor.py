@@ -1444,7 +1444,10 @@ class Tensor:
         view = _Absent("chainrule's is .reshape(...): t.reshape(3, 1)")
         permute = _Absent("chainrule's is .transpose(...), NumPy's: every axis in its new order")
         expand = _Absent("chainrule's is .broadcast_to(shape)")
-        flatten = _Absent("write .reshape(-1)")
+        flatten = _Absent(
+            "write .reshape(-1) for flatten(), and .reshape(len(t), -1) for flatten(1), which "
+            "keeps the batch axis (flatten(d): .reshape(*t.shape[:d], -1))"
+        )
         dim = _Absent("chainrule's is the property .ndim (t.ndim, no call)")
         numel = _Absent("chainrule's is the property .size (t.size, no call)")
         float = _Absent("cast with .astype('float32')")

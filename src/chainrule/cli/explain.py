@@ -604,20 +604,12 @@ def _engine_graph(net: Any, x: Any, t: Any, loss: Any, reason: str) -> Any:
         y = net(Tensor(np.asarray(x, dtype=dtype)))
         rows, labels = targets_for(np.asarray(t), y.shape[-1], loss, y.shape[0])
         error = loss(y, loss_target(rows if labels is None else labels, dtype))
-    drawing = draw_graph(error, names=_parameter_names(net, error))
+    drawing = draw_graph(error, model=net, names={id(error): "E"})
     drawing.notes.append(
         f"{_command_line(reason)}: drawn is the engine's graph of the model's own "
         "modules and loss (every op, not every unit)"
     )
     return drawing
-
-
-def _parameter_names(net: Any, error: Any) -> dict[int, str]:
-    """A graph's labels for the model's parameters, by the model's own names (0.weight,
-    2.weight), not every layer's "weight" (none for the seed: no model), and for the error,
-    E, so each box's gradient reads dE/d0.weight as the derivation writes it."""
-    names = {} if net is None else {id(p): name for name, p in net.named_parameters()}
-    return {**names, id(error): "E"}
 
 
 def _unreadable_network(net: Any) -> str | None:
@@ -1110,7 +1102,7 @@ def graph(
         else:
             problem = _explained(model, problem_of, net, x, t, loss_object)
             error = _explained(model, forward, problem)[2]
-            drawing = draw_graph(error, names=_parameter_names(net, error))
+            drawing = draw_graph(error, model=net, names={id(error): "E"})
     elif loss is not None:
         raise UserError("--loss: the seed's graph needs --input and --target to use another loss")
     elif case is not None:

@@ -363,6 +363,12 @@ def _check_matrix(
         if a.ndim == 1 and what == "target":
             one = "target" if task == "regression" else "output"
             hint = f"; for one {one} per case, y.reshape(-1, 1)"
+        if a.ndim > 2 and what == "input":  # images: (cases, channels, height, width)
+            back = ", ".join(map(str, a.shape[1:]))
+            hint = (
+                "; flatten with X.reshape(len(X), -1) and reshape back in the model's forward "
+                f"(x.reshape(len(x), {back}))"
+            )
         raise DataError(
             f"{name}: {what}s must be 2-D (cases, {columns}), got shape {a.shape}{hint}"
         )

@@ -622,12 +622,18 @@ def _refused(op: str, index: Any, shape: tuple[int, ...], error: IndexError) -> 
     return IndexError(f"{op}: index {_key_text(index)} does not fit shape {tuple(shape)}: {error}")
 
 
+#: The longest key a refusal quotes whole; past it a list in the key is summarised
+KEY_TEXT_LIMIT = 200
+
+
 def _key_text(index: Any) -> str:
-    """``index`` as its repr where that is one line; else each array in it as its dtype and
-    shape (``<float32 array of shape (100, 3)>``): a repr of many lines, cut to its first by a
-    one-line report (the command line's), named nothing."""
+    """``index`` as its repr where that is one line of at most :data:`KEY_TEXT_LIMIT`
+    characters; else each array in it as its dtype and shape (``<float32 array of shape
+    (100, 3)>``): a repr of many lines, cut to its first by a one-line report (the command
+    line's), named nothing; and each list summarised as NumPy summarises a long array
+    (``[0, 1, 2, ..., 99999] (a list of 100000)``), not quoted whole."""
     text = repr(index)
-    if "\n" not in text:
+    if "\n" not in text and len(text) <= KEY_TEXT_LIMIT:
         return text
     items = [_item_text(item) for item in (index if isinstance(index, tuple) else (index,))]
     if not isinstance(index, tuple):
@@ -639,7 +645,22 @@ def _item_text(item: Any) -> str:
     if isinstance(item, Tensor) or _is_array_key(item):
         kind = "tensor" if isinstance(item, Tensor) else "array"
         return f"<{backend.dtype_name(item.dtype)} {kind} of shape {tuple(item.shape)}>"
+    if isinstance(item, list):
+        return _list_text(item)
     return " ".join(repr(item).split())
+
+
+def _list_text(item: list) -> str:
+    """A list in a key, its first and last three entries and its length (its shape where it
+    nests): ``[0, 1, 2, ..., 99997, 99998, 99999] (a list of 100000)``."""
+    try:
+        values = numpy.asarray(item)
+    except (ValueError, TypeError):  # ragged: quoted as it is
+        return " ".join(repr(item).split())
+    text = numpy.array2string(values, separator=", ", threshold=6, edgeitems=3)
+    text = " ".join(text.split()).replace("[ ", "[")  # NumPy pads entries to one width
+    size = f"a list of {len(item)}" if values.ndim == 1 else f"a list of shape {values.shape}"
+    return f"{text} ({size})"
 
 
 def _scatter_add(g: Any, shape: tuple[int, ...], index: Any) -> Any:
@@ -706,10 +727,12 @@ def _is_array_key(item: Any) -> bool:
 
 
 def _refuse_float_index(x: Tensor, index: Any) -> None:
-    """Refuse an index array of floats, naming its dtype and shape, and where its values are
-    whole numbers, the likely cause: a model that indexes with its input (an embedding lookup)
-    gets its rows cast to the model's float dtype by chainrule.train's fit and predict, and
-    must cast them back. The message ends in NumPy's words, as every refusal of a key does."""
+    """Refuse an index array of floats in NumPy's words first, naming its dtype and shape. Where
+    its values are whole numbers it says next what to write (cast it with ``.astype('int64')``),
+    then one likely cause: a model that indexes with its input (an embedding lookup) gets its
+    rows cast to the model's float dtype by chainrule.train's fit and predict, and must cast
+    them back. Where they are not (0.5), no cast is offered: it would truncate them to other
+    positions."""
     for item in index if isinstance(index, tuple) else (index,):
         array = item.data if isinstance(item, Tensor) else item
         if type(array) is numpy.ndarray and array.dtype.kind in "biu":

@@ -323,11 +323,21 @@ MAX_GRAPH_TENSORS = 1000
 
 
 def graph(
-    output: Tensor, names: dict[int, str] | None = None, gradient: bool = True
+    output: Tensor,
+    names: dict[int, str] | None = None,
+    gradient: bool = True,
+    model: Any = None,
 ) -> ComputationGraph:
     """The recorded graph ending at ``output``, with values and (by default) gradients.
 
     ``names`` maps ``id(tensor)`` to a label (a tensor's own ``.name`` is used otherwise).
+    ``model``, the module ``output`` was computed with, labels its parameters by their names
+    in it (``fc1.weight``, ``fc2.weight``, as ``model.named_parameters()`` and ``chainrule
+    graph --model`` name them), where a parameter's own ``.name`` is its attribute's alone
+    (two boxes "weight"); ``names`` still wins::
+
+        E = loss(net(x), t)
+        graph(E, model=net, names={id(E): "E"}).save("E.svg")
     Gradients are computed by running the registered rules over the graph, as ``backward`` does,
     without touching any ``.grad``; a non-scalar output is seeded with ones. A box shows its
     gradient as the derivative it is, ``dL/da`` (L the output's name, "out" when it has none),
@@ -338,7 +348,7 @@ def graph(
     """
     if not isinstance(output, Tensor):
         raise TypeError(f"graph: expected a Tensor, got {type(output).__name__}")
-    names = names or {}
+    names = {**_parameter_names(model), **(names or {})}
     order = _recorded_order(output)
     if len(order) > MAX_GRAPH_TENSORS:
         raise ValueError(
@@ -381,6 +391,18 @@ def graph(
     if gradient and output.requires_grad:
         _backward_contributions(order, output, nodes, edges)
     return ComputationGraph(nodes, edges, id(output))
+
+
+def _parameter_names(model: Any) -> dict[int, str]:
+    """A graph's labels for ``model``'s parameters, by its own names (``fc1.weight``); none
+    for no model."""
+    if model is None:
+        return {}
+    if not callable(getattr(model, "named_parameters", None)):
+        raise TypeError(
+            f"graph: model= takes a chainrule module (nn.Module), got {type(model).__name__}"
+        )
+    return {id(p): name for name, p in model.named_parameters()}
 
 
 def _recorded_order(output: Tensor) -> list[Tensor]:

@@ -51,11 +51,14 @@ def _unit_seed(data: Any) -> Any:
     return one.reshape(data.shape)
 
 
-def _not_numbers(data: Any, dtype: Any, values: np.ndarray | None = None) -> str:
+def _not_numbers(
+    data: Any, dtype: Any, values: np.ndarray | None = None, who: str = "tensor"
+) -> str:
     """Why values that NumPy stores as strings, objects or dates cannot be a tensor, nor a
     NumPy array of ml_dtypes' floats (bfloat16, float8: a torch or JAX array of them can).
     ``values``, NumPy's array of ``data``: an object array of numbers holds an integer that no
-    integer dtype of NumPy's holds, which is named, with the float that holds it."""
+    integer dtype of NumPy's holds, which is named, with the float that holds it. ``who``
+    names the function refusing (``astype`` names no example value: its input was numbers)."""
     big = None if values is None else _too_large_integer(values)
     if big is not None:
         return _too_large_message(big, values)
@@ -63,14 +66,41 @@ def _not_numbers(data: Any, dtype: Any, values: np.ndarray | None = None) -> str
     shown = shown if len(shown) <= 40 else shown[:37] + "..."
     if backend.dtype_kind(dtype) == "f":
         return (
-            f"tensor: a NumPy array of {dtype} (ml_dtypes' float) cannot be a tensor: on NumPy "
+            f"{who}: a NumPy array of {dtype} (ml_dtypes' float) cannot be a tensor: on NumPy "
             "chainrule computes in NumPy's own dtypes; convert it with .astype(numpy.float32), "
             "which holds each of its values exactly"
         )
+    called = _uncalled(data)
+    if called is not None:
+        return f"{who}: a tensor holds numbers (bool, int, float or complex); {called}"
+    example = f" such as {shown}" if who == "tensor" else ""
     return (
-        f"tensor: a tensor holds numbers (bool, int, float or complex), not values of dtype "
-        f"{dtype} such as {shown}"
+        f"{who}: a tensor holds numbers (bool, int, float or complex), not values of dtype "
+        f"{dtype}{example}"
     )
+
+
+def _uncalled(data: Any) -> str | None:
+    """What to say of a method or function given where numbers go (``h.detach @ W``, the call's
+    parentheses forgotten), or None for other values (also seen in a 0-d object array)."""
+    if isinstance(data, np.ndarray) and data.dtype == object and data.size == 1:
+        data = data.reshape(-1)[0]
+    if not (inspect.isroutine(data) or inspect.ismethodwrapper(data)):
+        return None
+    name = getattr(data, "__name__", "?")
+    owner = getattr(data, "__self__", None)
+    if owner is None or inspect.ismodule(owner):
+        return f"got a function ({name}), not its result: call it, {name}(...)"
+    return f"got a method ({type(owner).__name__}.{name}), not its result: call it, x.{name}()"
+
+
+def check_numbers_dtype(dtype: np.dtype, who: str) -> None:
+    """Refuse, in :func:`_not_numbers`' words naming ``who``, a NumPy dtype that a tensor of
+    NumPy cannot have (ml_dtypes' bfloat16 and float8s, strings, objects, dates), as
+    ``cr.tensor`` refuses an array of it: ``astype`` made such a tensor, whose ops then gave
+    float64 (unary ones) or float32 (matmul) without a word."""
+    if dtype.kind not in "biufc":
+        raise TypeError(_not_numbers(None, dtype, who=who))
 
 
 def _too_large_integer(values: np.ndarray, dtype: Any = np.int64) -> int | None:

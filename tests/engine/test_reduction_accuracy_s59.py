@@ -96,13 +96,17 @@ def test_the_gradient_of_a_tall_sum_is_unchanged():
 
 def test_small_tensors_keep_numpys_sum_bit_for_bit():
     """The per-op path is unchanged below BLOCKED_ROWS elements (a guard: the old code passes):
-    the same bits as NumPy's sum, in the same dtype."""
+    the same bits as NumPy's sum, in the same dtype; float16 is added in float32 and rounded
+    once (s71: NumPy's float16 running sum stalled, 1,024 rows of 0.1 gave 108.2), PyTorch's."""
     rng = np.random.default_rng(1)
     for shape, axis in [((16, 8), 0), ((16, 8), None), ((4095, 1), 0), ((64, 63), (0, 1))]:
         for dtype in (np.float32, np.float16, np.int32):
             x = (rng.standard_normal(shape) * 10).astype(dtype)
             got = cr.sum(cr.tensor(x), axis).numpy()
-            expected = np.asarray(x.sum(axis=axis))
+            if dtype is np.float16:
+                expected = np.asarray(x.sum(axis=axis, dtype=np.float32).astype(np.float16))
+            else:
+                expected = np.asarray(x.sum(axis=axis))
             assert got.dtype == expected.dtype
             assert got.tobytes() == expected.tobytes()
 

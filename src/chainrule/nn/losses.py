@@ -582,7 +582,11 @@ class CrossEntropy(Loss):
     softmax(z) - t) / n, each case's row summed: (softmax(z) - t) / n for labels and rows that
     sum to 1, but a multi-hot or unnormalised row (taken as weights) scales softmax(z) by its sum.
     It reads class labels (``reads_labels``): :meth:`~Loss.target_rows` makes one-hot rows of
-    a person's labels.
+    a person's labels. Logits (n, d1, ..., k), the classes last (a sequence's per-step logits
+    (n, T, k)), take labels (n, d1, ...) or probabilities of their shape, as
+    ``cr.softmax_cross_entropy`` takes them: E is the mean over every position, PyTorch's
+    ``cross_entropy`` of the pair reshaped to (-1, k), and :meth:`~Loss.per_case` each case's
+    mean over its positions. PyTorch's (N, C, d1, ...) layout is refused, naming the fix.
     """
 
     name = "cross-entropy"
@@ -595,14 +599,18 @@ class CrossEntropy(Loss):
         return self._cross_entropy(output, target, "mean")
 
     def _case_losses(self, output: Tensor, target: Any) -> Tensor:
-        return self._cross_entropy(output, target, "none")
+        # logits (n, d1, ..., k): each case's mean over its positions, so their mean is E
+        return _case_means(self._cross_entropy(output, target, "none"))
 
     def _cross_entropy(self, output: Tensor, target: Any, reduction: str) -> Tensor:
-        """The loss reduced by ``reduction`` ("mean" for E, "none" per case)."""
-        if output.ndim != 2:
+        """The loss reduced by ``reduction`` ("mean" for E, "none" per case, or per position
+        of logits (n, d1, ..., k))."""
+        if output.ndim > 2:
+            _refuse_classes_on_axis_1(output, target)
+        elif output.ndim != 2:
             output, target = _one_case(output, target)
         shape = output.data.shape
-        if shape[1] == 1:  # the loss and its gradient would be 0 for any weights (the words:
+        if shape[-1] == 1:  # the loss and its gradient would be 0 for any weights (the words:
             # output_units_problem's, asked only then: this runs every training step)
             problem = self.output_units_problem(1)
             raise ShapeError(f"CrossEntropy: logits have shape {tuple(shape)}, {problem}")
@@ -638,19 +646,10 @@ def _one_case(logits: Tensor, target: Any) -> tuple[Tensor, Any]:
     an integer, as a batch's labels are (:func:`~chainrule.ops.nn.targets_are_labels`): a float
     (1.0) or a boolean is refused, as in a batch (and by PyTorch). Other shapes are refused:
     an (n,) row of probabilities beside (n,) logits is as often one logit per case, squeezed,
-    as one case's classes, so it is given as (1, n_classes); logits of more axes are not
-    PyTorch's (N, C, d1, ...) layout here."""
+    as one case's classes, so it is given as (1, n_classes)."""
     shape = tuple(logits.shape)
     if logits.ndim != 1:
-        torch_layout = (
-            "; PyTorch's (N, C, d1, ...) layout, the classes on axis 1, is not taken: move the "
-            "classes to the last axis and reshape the logits to (n_cases, n_classes), the "
-            "targets alike"
-        )
-        raise ShapeError(
-            f"CrossEntropy: logits must have shape (n_cases, n_classes), not {shape}"
-            f"{torch_layout if logits.ndim > 2 else ''}"
-        )
+        raise ShapeError(f"CrossEntropy: logits must have shape (n_cases, n_classes), not {shape}")
     array = target_array(listed_labels(target), "CrossEntropy: the target")
     if array.ndim == 0:  # one label: an integer, as a batch's labels are
         xp = backend.array_module(array)
@@ -667,6 +666,26 @@ def _one_case(logits: Tensor, target: Any) -> tuple[Tensor, Any]:
         f"case with one integer class label, not {shape} and a target of shape "
         f"{tuple(array.shape)}; give one case as a batch of one, X[:1] and y[:1]"
     )
+
+
+def _refuse_classes_on_axis_1(logits: Tensor, target: Any) -> None:
+    """Refuse labels in PyTorch's (N, C, d1, ...) layout, the classes on axis 1: labels of
+    shape (N, d1, ...) that are not the logits' shape without its last axis. Logits
+    (n, d1, ..., k) with the classes last are taken as ``cr.softmax_cross_entropy`` takes
+    them (labels (n, d1, ...) or probabilities of the logits' shape: per-step logits of a
+    sequence); other targets are refused by its reading
+    (:func:`~chainrule.ops.nn.targets_are_labels`)."""
+    shape = tuple(logits.shape)
+    array = target_array(listed_labels(target), "CrossEntropy: the target")
+    torch_labels = (shape[0], *shape[2:])
+    if tuple(array.shape) == torch_labels and torch_labels != shape[:-1]:
+        raise ShapeError(
+            f"CrossEntropy: logits must have shape (n_cases, n_classes), not {shape} beside "
+            f"labels of shape {torch_labels}, or (n_cases, ..., n_classes) with the classes "
+            "last: PyTorch's (N, C, d1, ...) layout, the classes on axis 1, is not taken: move "
+            "the classes to the last axis (for (N, C, T) logits, logits.swapaxes(1, 2)), or "
+            "reshape the logits to (n_cases, n_classes), the targets alike"
+        )
 
 
 def _labels(array: Any, loss: str) -> np.ndarray:

@@ -221,6 +221,7 @@ class Module:
                     "and carries its graph, which copy.deepcopy and pickle do not take; clear "
                     "the gradients first (model.zero_grad() or cr.zero_grad(model))"
                 )
+        self._refuse_stored_graph()
         reduced = super().__reduce_ex__(protocol)
         default = as_generator(None)
         attributes = reduced[2] if isinstance(reduced, tuple) and len(reduced) > 2 else None
@@ -238,6 +239,20 @@ class Module:
         state = reduced[2]
         state = (attributes, state[1]) if isinstance(state, tuple) else attributes
         return (*reduced[:2], state, *reduced[3:])
+
+    def _refuse_stored_graph(self) -> None:
+        """Refuse, by its name, an attribute holding a tensor an op made (a forward that kept
+        its hidden state, ``self.h = h``): the tensor's own refusal named no attribute."""
+        for prefix, module in self.named_modules():
+            for name, value in (*vars(module).items(), *module._buffers.items()):
+                if isinstance(value, Tensor) and value._primitive is not None:
+                    path = f"{prefix}.{name}" if prefix else name
+                    raise RuntimeError(
+                        f"{type(self).__name__}: copy.deepcopy and pickle take leaf tensors, "
+                        f"and its attribute {path} was made by an op ({value._primitive.name}) "
+                        f"and carries its graph: store it detached (self.{name} = "
+                        f"{name}.detach()) or set it to None before copying"
+                    )
 
     def __copy__(self) -> Self:
         """``copy.copy``: Python's own shallow copy (the same parameters, submodules and

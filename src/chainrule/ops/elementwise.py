@@ -17,7 +17,7 @@ from chainrule.engine import apply
 from chainrule.errors import is_about_shapes
 from chainrule.ops.registry import EachInput, array_of, primitive
 from chainrule.ops.shape import as_tensor, as_tensors, unbroadcast
-from chainrule.tensor import Tensor
+from chainrule.tensor import Tensor, check_numbers_dtype
 
 # ---------------------------------------------------------------------------------------------
 # Arithmetic
@@ -142,10 +142,31 @@ def mul(a: Any, b: Any) -> Tensor:
 
 
 def div(a: Any, b: Any) -> Tensor:
-    """a / b, broadcasting."""
+    """a / b, broadcasting. Beside an integer or boolean tensor, an integer its dtype cannot
+    hold is divided as the float it is (:func:`_quotient_operand`)."""
     if type(a) is Tensor and type(b) is Tensor:  # the common case: straight to the engine
         return apply(_div, (a, b), {})
-    return _div(*as_tensors(a, b, _div.name))
+    return _div(*as_tensors(_quotient_operand(a, b), _quotient_operand(b, a), _div.name))
+
+
+def _quotient_operand(value: Any, other: Any) -> Any:
+    """``value``, an operand of a true division beside ``other``, as the float it is where it is
+    an integer beyond every value of the integer or boolean tensor ``other``'s dtype: the
+    quotient is a float whatever that integer is, so it has an answer, as NumPy 2 gives it
+    (``int8_x / 300`` and ``300 / int8_x`` are float64; PyTorch's are its default float), where
+    making 300 an int8 first was refused, and PyTorch made -1 beside uint8 its 255
+    (``uint8_x / -1`` was ``x / 255``). An integer past every float is refused as before,
+    naming div (:func:`~chainrule.backend.number_out_of_range`)."""
+    if type(value) is not int and not isinstance(value, numpy.integer):
+        return value  # a tensor, a float, a list: as it was (two type checks, on every call)
+    if 0 <= value < 128 or not isinstance(other, Tensor):  # int8 and uint8 both hold 0 to 127
+        return value  # (and booleans take such a number as an integer): no look-up for x / 2
+    if not backend.number_beyond(value, other.data):
+        return value  # an integer the dtype holds, or beside a float tensor: as it was
+    try:
+        return float(value)
+    except OverflowError:
+        return value
 
 
 def _log_of_base(a: Any, b: Any) -> Any:
@@ -705,10 +726,17 @@ def astype(x: Any, dtype: Any) -> Tensor:
     except TypeError:  # NumPy's "data type 'banana' not understood": said as cr.tensor says it
         from chainrule.creation import host_dtype  # the words' one home, read on this path
 
-        host_dtype(dtype, "astype")  # raises where NumPy knows no such dtype
-        raise
+        found = host_dtype(dtype, "astype")  # raises where NumPy knows no such dtype
+        if xp is not numpy or not isinstance(dtype, str):
+            raise  # the library's refusal stands (float64 on JAX without x64; NumPy's of
+            # torch.bfloat16, "numpy has no dtype bfloat16")
+        # ml_dtypes' bfloat16, which NumPy reads by name only once ml_dtypes is imported: for
+        # the check below to refuse as cr.tensor does
+        dtype = found
     if x.dtype == dtype:
         return _astype(x, dtype=x.dtype)
+    if xp is numpy:  # ml_dtypes' floats, strings, objects: what cr.tensor refuses on NumPy
+        check_numbers_dtype(numpy.dtype(dtype), "astype")
     if not backend.is_floating(dtype, xp):
         return Tensor._wrap(backend.astype(x.data, dtype))
     return _astype(x, dtype=dtype)

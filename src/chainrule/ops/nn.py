@@ -686,9 +686,17 @@ def _targets_refused(targets: Any, logits_shape: tuple[int, ...], op: str) -> Ex
     dtype = backend.dtype_name(targets.dtype)
     integer = backend.is_integer(targets.dtype, xp)
     real = not integer and backend.is_real_floating(targets.dtype, xp)
-    column = " (a column of labels: flatten it to one label per case)" * (
-        shape == (*labels_shape, 1)
-    )
+    if not labels_shape:  # logits (C,): one case that lost its batch axis, not a column
+        n_classes = logits_shape[0] if logits_shape else "C"
+        one = "a label of shape ()" if integer else f"probabilities of shape ({n_classes},)"
+        column = (
+            f" (logits of shape ({n_classes},) are one case without its batch axis: give "
+            f"logits of shape (1, {n_classes}) (logits.reshape(1, -1)) or {one})"
+        ) * ((integer or real) and shape != logits_shape)
+    else:
+        column = " (a column of labels: flatten it to one label per case)" * (
+            shape == (*labels_shape, 1)
+        )
     if dtype == "bool":
         hint = "; booleans are neither: cast them, to integers for labels or to floats for rows"
     elif not (integer or real):

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import functools
 import warnings
 from typing import Any, Never
 
 import numpy
 
 from chainrule import backend
-from chainrule.backend import BLOCKED_ROWS, array_module
+from chainrule.backend import BLOCKED_ROWS, array_module, host_sum
 from chainrule.ops.elementwise import _masked, _where, astype
 from chainrule.ops.registry import array_of, primitive
 from chainrule.ops.shape import (
@@ -43,10 +42,11 @@ def sum_array(x: Any, axes: tuple[int, ...], keepdims: bool) -> Any:
     axis goes through :func:`~chainrule.ops.shape.sum_cases_first`: NumPy adds the rows of a
     leading reduced axis one at a time, so its float32 error grew with them (the mean of a
     million rows of 100.5 was 101.36); smaller arrays, the per-op path, take NumPy's sum as
-    they always did."""
+    they always did. float16 is added in float32 and rounded once, at any size
+    (:func:`~chainrule.backend.host_sum`)."""
     if type(x) is numpy.ndarray:
         if x.size < BLOCKED_ROWS:  # a layer's tensors: one comparison, NumPy's sum as before
-            return x.sum(axis=axes, keepdims=keepdims)
+            return host_sum(x, axes, keepdims)  # (float16's in float32)
         return _sum_many(x, axes, keepdims)
     return array_module(x).sum(x, axis=axes, keepdims=keepdims)
 
@@ -56,7 +56,7 @@ def _sum_many(x: numpy.ndarray, axes: tuple[int, ...], keepdims: bool) -> numpy.
     axis as cases in blocks; anything else by NumPy, whose sum of every axis is already
     pairwise (in memory order) and whose later axes are not the rows it adds one by one."""
     if not axes or axes[0] != 0 or len(axes) == x.ndim:
-        return x.sum(axis=axes, keepdims=keepdims)
+        return host_sum(x, axes, keepdims)
     kept = kept_shape(x.shape, axes)
     shape = kept if keepdims else tuple(n for i, n in enumerate(x.shape) if i not in axes)
     return sum_cases_first(x, axes).reshape(shape)
@@ -76,7 +76,9 @@ def sum(x: Any, axis: Any = None, keepdims: bool = False) -> Tensor:  # noqa: A0
     matrix) adds their rows in blocks, as the backward's sums over cases do: the float32 error
     stays near 1e-7 relative, as PyTorch's, where NumPy's sum over axis 0 adds the rows one at
     a time (the mean of a million rows of 100.5 came out 101.36). mean, var, logsumexp and
-    softmax sum the same way; smaller tensors get NumPy's sum, bit for bit."""
+    softmax sum the same way; smaller tensors get NumPy's sum, bit for bit. A float16 tensor
+    is added in float32 and rounded once, as PyTorch adds it (NumPy adds float16 rows in
+    float16: 1,024 rows of 0.1 summed to 108.2, not 102.4)."""
     x = as_tensor(x)
     return _sum(x, axes=normalize_axes(axis, x.ndim, "sum"), keepdims=keepdims)
 
@@ -113,19 +115,10 @@ def mean(x: Any, axis: Any = None, keepdims: bool = False) -> Tensor:
 
 
 def _narrow(x: Tensor) -> bool:
-    """Whether ``x`` is a float whose largest number is below 2**24 (float16: 65504): a count
-    past it was inf, and 1 / count subnormal, so its means and variances went to 0. NumPy and
-    PyTorch compute them in float32."""
-    return _largest(x.dtype, x.xp) < 2**24
-
-
-@functools.cache
-def _largest(dtype: Any, xp: Any) -> float:
-    """The largest finite number of float ``dtype`` (inf where the library cannot say)."""
-    try:
-        return float(xp.finfo(dtype).max)
-    except (TypeError, ValueError, AttributeError):
-        return INF
+    """Whether ``x`` is a float too narrow to reduce in (float16: a count past 65504 was inf,
+    and 1 / count subnormal, so its means and variances went to 0; a norm of ten 300s was inf):
+    :func:`~chainrule.backend.narrow_float`. NumPy and PyTorch compute them in float32."""
+    return backend.narrow_float(x.dtype, x.xp)
 
 
 def var(
@@ -344,6 +337,8 @@ def norm(
     if positional or other_names:
         raise _not_taken_by_norm(positional, other_names)
     x = _floating(as_tensor(x))
+    if _narrow(x):  # in float32, as mean: float16's squares overflow past 255
+        return astype(norm(astype(x, "float32"), axis=axis, keepdims=keepdims), x.dtype)
     return _norm(x, axes=normalize_axes(axis, x.ndim, "norm"), keepdims=keepdims)
 
 

@@ -64,7 +64,8 @@ def as_tensor(value: Any, like: Tensor | None = None, op: str | None = None) -> 
         dtype = "complex64" if single else "complex128"
         return Tensor._wrap(backend.asarray_like(value, like.data, dtype=dtype))
     if like is not None and isinstance(value, (numpy.integer, numpy.bool_)):
-        return as_tensor(value.item(), like)  # as the Python number it holds (a NumPy float is one)
+        # as the Python number it holds (a NumPy float is one)
+        return as_tensor(value.item(), like, op)
     if like is not None and isinstance(value, numpy.generic) and like.xp is not numpy:
         # a NumPy float32 (a float32 array's .sum()) beside another library's tensor: a 0-d
         # array of its own dtype there, as NumPy combines it (it was an error naming NumPy)
@@ -269,7 +270,7 @@ def _sum_to(x: Any, shape: tuple[int, ...]) -> Any:
     if type(x) is numpy.ndarray or not axes:
         if axes and axes[0] == 0 and x.size >= backend.BLOCKED_ROWS:  # maybe many cases
             return sum_cases_first(x, axes).reshape(shape)
-        summed = x.sum(axis=axes, keepdims=True) if axes else x
+        summed = backend.host_sum(x, axes, keepdims=True) if axes else x
         return summed.reshape(shape)
     xp = array_module(x)
     return xp.reshape(xp.sum(x, axis=axes, keepdims=True), shape)
@@ -286,9 +287,9 @@ def sum_cases_first(x: numpy.ndarray, axes: tuple[int, ...]) -> numpy.ndarray:
         lead += 1
     cases = math.prod(x.shape[:lead])
     if cases < backend.BLOCKED_ROWS:
-        return x.sum(axis=axes, keepdims=True)
+        return backend.host_sum(x, axes, keepdims=True)
     if len(axes) > lead:  # the axes after a kept one first (a last axis: NumPy's pairwise sum)
-        x = x.sum(axis=axes[lead:], keepdims=True)
+        x = backend.host_sum(x, axes[lead:], keepdims=True)
     # a view where the layout allows (C order, a broadcast's zero strides, a 2-d array as it
     # is); sum_rows then sums by layout (a broadcast as its row times the cases)
     return backend.sum_rows(x.reshape(cases, x.size // cases))
@@ -822,6 +823,15 @@ def concatenate(tensors: Sequence[Any], axis: int | None = 0) -> Tensor:
         raise ShapeError(
             f"concatenate: zero-dimensional tensors cannot be concatenated (shapes {shapes}); "
             "use stack, or axis=None to join their values"
+        )
+    # before the axis: its range is the first tensor's, and NumPy names the axis it normalised
+    odd = next((i for i, t in enumerate(tensors) if t.ndim != ndim), None)
+    if odd is not None:
+        which = f" (tensors 0 and {odd})" if len(tensors) > 2 else ""
+        raise ShapeError(  # "op: shapes ... and ...", as every op's shape refusal begins
+            f"concatenate: shapes {tuple(tensors[0].shape)} and {tuple(tensors[odd].shape)}"
+            f"{which} have {ndim} and {tensors[odd].ndim} dimensions: all tensors need the "
+            "same number"
         )
     return _concatenate(*tensors, axis=single_axis(axis, ndim, "concatenate"))
 

@@ -90,6 +90,19 @@ def one_model(argument: Path | None, option: Path | None, usage: str) -> Path:
     return argument if argument is not None else option
 
 
+def refuse_a_parallel_job(command: str, what: str, instead: str = "") -> None:
+    """One line, not one run per rank, for a command that is one thing for one person (serve's
+    web server, quiz's prompt): under mpiexec/srun every rank would run it (the explorer on one
+    address, where all but one could not listen; the quiz asked and graded once per rank)."""
+    from chainrule import distributed
+
+    if distributed.world().size > 1:
+        raise UserError(
+            f"{command}: {what}; start it without mpiexec or srun"
+            + (f" ({instead})" if instead else "")
+        )
+
+
 def one_of(option: str, value: str | None, choices: Sequence[str]) -> str | None:
     """A choice option's value as the choice spells it, matched in any case and without the
     spaces around it: ``--optimizer Adam`` is adam, as ``--data XOR`` is xor and ``--activation

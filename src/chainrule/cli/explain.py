@@ -16,7 +16,15 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 from chainrule.cli import on_disk
-from chainrule.cli.app import ABORTS, STDOUT, app, file_path_value, one_of, path_value
+from chainrule.cli.app import (
+    ABORTS,
+    STDOUT,
+    app,
+    file_path_value,
+    one_of,
+    path_value,
+    refuse_a_parallel_job,
+)
 from chainrule.errors import DataError, ModelFileError, UserError
 
 if TYPE_CHECKING:  # NumPy loads when a command runs, not for --help
@@ -954,6 +962,7 @@ def quiz(
 
     from chainrule.explainer.quiz import KINDS, check_answer, make_quiz
 
+    refuse_a_parallel_job("quiz", "the exercise is one prompt for one person")
     kind = one_of("--kind", kind, KINDS)
     if seed is None:
         seed = random.randrange(1_000_000)

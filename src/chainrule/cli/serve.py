@@ -19,7 +19,7 @@ from typing import Any
 
 import typer
 
-from chainrule.cli.app import app, path_value
+from chainrule.cli.app import app, path_value, refuse_a_parallel_job
 from chainrule.errors import UserError
 
 #: Seconds a stopping server (Ctrl+C, SIGTERM) waits for the requests in progress before it
@@ -164,18 +164,6 @@ class Stopping:
             self.timer.cancel()
 
 
-def refuse_a_parallel_job() -> None:
-    """One line, not a server per rank: under mpiexec/srun every rank would start the page on
-    the same address, and all but one could not listen (which ended the job)."""
-    from chainrule import distributed
-
-    if distributed.world().size > 1:
-        raise UserError(
-            "serve: the explorer is one web server; start it without mpiexec or srun "
-            "(train in parallel with chainrule train, then serve --model the run)"
-        )
-
-
 def positive_seconds(text: str) -> float:
     """``--session-idle``'s parser: a finite number of seconds above 0, else one line naming
     the option (0 would let any new browser push out the least recently used run at once)."""
@@ -311,7 +299,11 @@ def serve(
     from chainrule.web import create_app
     from chainrule.web.app import LOCAL_HOSTS, WILDCARD_HOSTS
 
-    refuse_a_parallel_job()
+    refuse_a_parallel_job(
+        "serve",
+        "the explorer is one web server",
+        "train in parallel with chainrule train, then serve --model the run",
+    )
     if not host.strip():
         raise UserError(
             "serve: --host '' would listen on every interface; give an address "

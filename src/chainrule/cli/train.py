@@ -2392,12 +2392,20 @@ def predict(
 def _stdin_file() -> Any:
     """Standard input's bytes, read to the end, as the CSV reader takes a file
     (:class:`~chainrule.data.csvfile.BytesFile`, named ``<stdin>``): a closed stdin is an
-    empty file."""
+    empty file. Under mpiexec/srun rank 0 alone reads it and every rank gets its bytes: the
+    launcher gives standard input to rank 0 only, and another rank's read waited for ever
+    on a pipe it kept open (the job hung after rank 0 had printed the predictions)."""
+    from chainrule import distributed
     from chainrule.data.csvfile import BytesFile
 
+    return BytesFile(distributed.world().on_root(_read_stdin))
+
+
+def _read_stdin() -> bytes:
+    """Standard input's bytes, read to the end (none from a closed stdin)."""
     stream = getattr(sys.stdin, "buffer", sys.stdin)  # a test's StringIO has no buffer
     data = b"" if stream is None else stream.read()
-    return BytesFile(data.encode() if isinstance(data, str) else data)
+    return data.encode() if isinstance(data, str) else data
 
 
 def _chunks(n: int) -> Iterator[slice]:

@@ -1062,12 +1062,13 @@ class Trainer:
             for name in dtypes:
                 weights[name] = weights[name].astype(dtypes[name], copy=False)  # in its dict
 
-    def save_checkpoint(self, directory: str | os.PathLike) -> Path:
-        """Write the complete state to ``directory/epoch-NNNNNN/`` (atomically); with several
-        ranks rank 0 writes, and a call on rank 0 alone is fine (no collective). The fit loop's
-        own saves also keep each rank's dropout generators (they drew their masks for blocks of
-        different sizes), gathered before it calls this on every rank; a save called here by
-        hand keeps rank 0's, as before."""
+    def save_checkpoint(self, directory: str | os.PathLike) -> Path | None:
+        """Write the complete state to ``directory/epoch-NNNNNN/`` (atomically) and return that
+        directory; with several ranks rank 0 writes, and a call on rank 0 alone is fine (no
+        collective). The other ranks write nothing and get None (:attr:`last_checkpoint`, which
+        stays None there). The fit loop's own saves also keep each rank's dropout generators
+        (they drew their masks for blocks of different sizes), gathered before it calls this on
+        every rank; a save called here by hand keeps rank 0's, as before."""
         from chainrule import io
 
         try:

@@ -479,7 +479,9 @@ def dtype_in(xp: Any, dtype: Any, device: Any = None, on: Any = None) -> Any:
         own = type(getattr(xp, "float32", None))
         if not isinstance(dtype, own):  # another library's (array_api_strict.float64 for
             found = _named(xp, name)  # torch): xp's of that name; isdtype raised AttributeError
-    # (JAX without x64 makes int64 int32 with a warning of its own, as it always has)
+    # (int64 on JAX without x64 is let through as int32, not refused: cr.tensor's values are
+    # narrowed on their way in without a word, as NumPy's int64 labels are (:func:`_narrowed`;
+    # integers past int32 keep JAX's truncation warning), and astype warns in JAX's own words)
     if name in WIDE_DTYPES or (name in WIDE_INTEGERS and _x64_setting(xp) is not False):
         where = device if on is None else device_of(on)
         if not _offers(xp, name, where):
@@ -741,7 +743,12 @@ def missing_refusal(where: numpy.ndarray, shape: tuple[int, ...], what: str) -> 
 
 
 def asarray_like(
-    value: Any, like: Any, dtype: Any = None, op: str | None = None, copy: bool = False
+    value: Any,
+    like: Any,
+    dtype: Any = None,
+    op: str | None = None,
+    copy: bool = False,
+    moves: bool = False,
 ) -> Any:
     """``value`` as an array of ``like``'s library on ``like``'s device.
 
@@ -752,7 +759,9 @@ def asarray_like(
     (a GPU's labels are not copied to the host without a word), and the error names ``op``.
     An array of ``like``'s library on another device is refused as well, in
     :func:`check_compatible`'s words (the library's ``asarray`` would copy it across without a
-    word, where its arithmetic refuses the mix). A NumPy array's 64-bit dtype (and a dtype
+    word, where its arithmetic refuses the mix); with ``moves`` it is copied to ``like``'s
+    device instead, as PyTorch takes an index key from the CPU for a CUDA tensor
+    (``x_cuda[torch.tensor([0, 2])]``). A NumPy array's 64-bit dtype (and a dtype
     asked for by name) is narrowed as :func:`_narrowed` narrows it where the device lacks it:
     int64 labels and positions are int32 on array-api-strict's ``no_x64`` device.
 
@@ -775,9 +784,12 @@ def asarray_like(
         host = to_numpy(value) if foreign else value
         return numpy.array(host, dtype=dtype, copy=True) if copy else numpy.asarray(host, dtype)
     where = device_of(like)
-    if not foreign and hasattr(value, "shape") and device_of(value) != where:
+    if not (foreign or moves) and hasattr(value, "shape") and device_of(value) != where:
         raise _mixing_refusal(op, like, value)  # the library itself, on another device
-    into = _dtype_placed(xp, value, dtype, where)
+    if _offers_every_width(xp, where):  # the common case: nothing to narrow
+        into = _dtype_named(xp, dtype)
+    else:
+        into = _dtype_placed(xp, value, dtype, where)
     readable = _without_negative_strides(detached(value))
     fresh = readable is not value  # a reversed view, copied already: no second copy
     return xp.asarray(readable, dtype=into, device=where, copy=True if copy and not fresh else None)
@@ -786,7 +798,8 @@ def asarray_like(
 def _dtype_placed(xp: Any, value: Any, dtype: Any, device: Any) -> Any:
     """The dtype that :func:`asarray_like` asks library ``xp`` for: ``dtype`` (by name, or the
     library's own), or for None the library's reading of ``value``; a 64-bit dtype the device
-    lacks (a NumPy array's, or one asked for by name) narrowed or refused by :func:`_narrowed`."""
+    lacks (a NumPy array's, or one asked for by name) narrowed or refused by :func:`_narrowed`.
+    Asked only where :func:`_offers_every_width` says the device lacks one."""
     named = isinstance(dtype, (str, type, numpy.dtype))
     if dtype is None and not isinstance(value, (numpy.ndarray, numpy.generic)):
         return None  # a list, a number, the library's own array: as the library reads it
@@ -799,6 +812,28 @@ def _dtype_placed(xp: Any, value: Any, dtype: Any, device: Any) -> Any:
     )
     host = value if isinstance(value, _NUMPY_TYPES) else None
     return _narrowed(xp, name, device, fix, host) or _dtype_named(xp, dtype)
+
+
+def _offers_every_width(xp: Any, device: Any) -> bool:
+    """Whether library ``xp`` offers every 64-bit dtype (:data:`_NARROWER`'s) on ``device``, so
+    that :func:`_narrowed` narrows nothing there (PyTorch, CuPy): asked once per library and
+    device, since asking :func:`_narrowed` at every move (a NumPy dtype's ``.name`` alone takes
+    microseconds) tripled :func:`asarray_like`'s cost. Never for JAX, whose ``jax_enable_x64``
+    switches at run time."""
+    try:
+        key = (xp, device)
+        every = _every_width.get(key)
+    except TypeError:  # a device that cannot be hashed: by its name, as _offers keys it
+        key = (xp, str(device))
+        every = _every_width.get(key)
+    if every is None:
+        every = _x64_setting(xp) is None and all(_offers(xp, n, device) for n in _NARROWER)
+        _every_width[key] = every
+    return every
+
+
+#: :func:`_offers_every_width`'s answers: (library, device) -> whether it offers every width
+_every_width: dict[Any, bool] = {}
 
 
 #: What joins another library's array as an op's operand: NumPy's arrays, Python's lists (and

@@ -2,8 +2,11 @@
 
 QA (autoencoder): a CSV file of 64 inputs and 64 target columns trained a regression on the
 last target alone, whose identical copy sat among the inputs: a low loss, looking like
-success. A warning (not a refusal: a teaching file may mean the copy) names both columns and
-says that several target columns need the Python API. The oracle: the columns written down.
+success. A warning (not a refusal: a teaching file may mean the copy) names both columns and,
+for a regression, says that several target columns need the Python API. The label column is
+compared as the file holds it: a class number as written; class names (text) with nothing, their
+numbers being chainrule's (review 1: a 0/1 flag beside no/yes labels was called a copy, the same
+flag beside cat/dog was not). The oracle: the columns written down.
 """
 
 from __future__ import annotations
@@ -57,6 +60,26 @@ def test_several_copies_of_a_class_label_are_named_in_one_warning(tmp_path, caps
     warned = _warnings(_train(capsys, data, tmp_path / "run"))
     assert len(warned) == 1, warned
     assert "column 'a', column 'c', column 'd' equal the label column 'label'" in warned[0]
+    assert "autoencoder" not in warned[0]  # one class label per case: nothing to say of that
+
+
+@pytest.mark.parametrize("names", [("no", "yes"), ("yes", "no"), ("cat", "dog")])
+def test_class_names_are_compared_with_no_input_column(tmp_path, capsys, names):
+    flag = np.random.default_rng(3).integers(0, 2, 30)
+    x = np.random.default_rng(4).normal(size=30).round(3)
+    rows = [(a, f, names[f]) for a, f in zip(x, flag)]  # flag 1 exactly where the 2nd name
+    data = _write(tmp_path / "n.csv", ["x1", "flag", "y"], rows)
+    assert not _warnings(_train(capsys, data, tmp_path / "run"))
+
+
+def test_a_class_number_is_compared_as_the_file_writes_it(tmp_path, capsys):
+    label = np.random.default_rng(5).integers(1, 3, 30)  # classes 1 and 2, no header
+    x = np.random.default_rng(6).normal(size=30).round(3)
+    rows = [(a, c, c - 1, c) for a, c in zip(x, label)]  # column 2 the label, 3 one less
+    data = _write(tmp_path / "h.csv", None, rows)
+    warned = _warnings(_train(capsys, data, tmp_path / "run"))
+    assert len(warned) == 1, warned
+    assert "h.csv: column 2 equals the label column 4 on every row" in warned[0], warned
 
 
 def test_a_column_equal_to_the_label_on_some_rows_only_says_nothing(tmp_path, capsys):

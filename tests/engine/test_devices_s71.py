@@ -1,9 +1,10 @@
 """Devices of one library, and a device without 64-bit integers, as a QA pass found them.
 
 1. An array of the tensor's own library on another device, given where an array is converted
-   to the tensor's (a seed, a cotangent or tangent, a where's condition, a loss's targets, an
-   index key, a model's input), is refused naming both devices, as arithmetic refuses it: the
-   library's ``asarray`` copied it across without a word. A NumPy array or a list still joins.
+   to the tensor's (a seed, a cotangent or tangent, a where's condition, a loss's targets, a
+   model's input), is refused naming both devices, as arithmetic refuses it: the library's
+   ``asarray`` copied it across without a word. A NumPy array or a list still joins, and so does
+   an index key of any device (test_review1_devices_s71.py), as PyTorch takes one.
 2. array-api-strict's ``no_x64`` device (no int64): labels, positions and ``arange`` are int32
    there, as on JAX without x64, and a float32 model trains to the NumPy run's weights.
 3. Arithmetic on booleans, which array-api-strict refuses, names the cast that fixes it.
@@ -54,8 +55,10 @@ OTHER_DEVICE_CASES = {
         "softmax_cross_entropy",
         lambda x: cr.softmax_cross_entropy(x[None], _elsewhere([1])),
     ),
-    "index key": (None, lambda x: x[_elsewhere([0, 2])]),
-    "model input": (None, lambda x: _MODEL.to(xp=xps, device=D1)(_elsewhere([[1.0, 2, 3]]))),
+    "model input": (
+        "a layer's input",
+        lambda x: _MODEL.to(xp=xps, device=D1)(_elsewhere([[1.0, 2, 3]])),
+    ),
 }
 
 

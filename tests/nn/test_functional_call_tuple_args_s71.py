@@ -1,8 +1,9 @@
 """torch.func's ``functional_call(model, params, (x,))`` (its arguments as a tuple) gave an
 output of shape (1, 8, 3), NumPy reading the tuple as one more axis, and a loss then blamed
-PyTorch's (N, C, d1) layout. A layer refuses a tuple of arrays as its input, naming the fix; a
-list of rows or of numbers is still a batch, and a module whose forward takes a tuple on purpose
-still gets it."""
+PyTorch's (N, C, d1) layout. A layer refuses a tuple of one array as its input, and a tuple of
+arrays of different shapes (NumPy's error blamed the rows' lengths), naming the fix; a list, a
+tuple of arrays of one shape (rows, a stack of batches) or of numbers is still a batch as NumPy
+reads it, and a module whose forward takes a tuple on purpose still gets it."""
 
 import numpy as np
 import pytest
@@ -17,7 +18,7 @@ def _net():
     return nn.mlp([2, 5, 3], activation="tanh", dtype="float64", rng=0)
 
 
-@pytest.mark.parametrize("wrap", [lambda x: (x,), lambda x: (cr.tensor(x),), lambda x: [x]])
+@pytest.mark.parametrize("wrap", [lambda x: (x,), lambda x: (cr.tensor(x),)])
 def test_a_tuple_of_one_batch_is_refused_naming_the_fix(wrap):
     net = _net()
     params = dict(net.named_parameters())
@@ -28,10 +29,17 @@ def test_a_tuple_of_one_batch_is_refused_naming_the_fix(wrap):
         net(wrap(X))
 
 
-def test_a_tuple_of_several_batches_names_the_arguments_form():
-    with pytest.raises(TypeError, match=r"tuple of 2 arrays .*functional_call\(model, params, x, "
-                       r"y\), not torch.func's \(x, y\)"):  # fmt: skip
-        nn.Linear(2, 3, dtype="float64", rng=0)((X, X))
+def test_a_tuple_of_arrays_of_different_shapes_names_the_arguments_form():
+    said = r"tuple of 2 arrays \(shapes \(8, 2\), \(8, 1\), which make no one array\)"
+    fix = r"functional_call\(model, params, x, y\), not torch.func's \(x, y\)"
+    with pytest.raises(TypeError, match=said + ".*" + fix):
+        nn.Linear(2, 3, dtype="float64", rng=0)((X, X[:, :1]))
+
+
+def test_a_three_axis_input_is_not_called_one_row_per_case():
+    with pytest.raises(TypeError, match=r"\(shape \(2, 8, 2\)\), not one array of cases \(cases "
+                       r"along its first axis\)"):  # fmt: skip
+        nn.Linear(2, 3, dtype="float64", rng=0)((np.stack([X, X]),))
 
 
 def test_the_plain_form_matches_the_call():
@@ -48,12 +56,31 @@ def test_the_plain_form_matches_the_call():
         tuple(map(tuple, X[:2].tolist())),
         [X[0], X[1]],
         [np.float64(v) for v in X[0]],
+        (X[0], X[1]),
+        [X, X[::-1]],
+        (X, X[::-1]),
+        [X],
     ],
 )
-def test_numbers_and_lists_of_rows_are_still_a_batch(rows):
+def test_numbers_rows_and_stacks_of_one_shape_are_still_a_batch(rows):
     layer = nn.Linear(2, 3, dtype="float64", rng=0)
     expected = np.asarray(rows, dtype=np.float64) @ layer.weight.numpy() + layer.bias.numpy()
     np.testing.assert_allclose(layer(rows).numpy(), expected)
+    assert layer(rows).shape == np.shape(rows)[:-1] + (3,)  # a list of batches is a stack
+
+
+def test_the_review_repros_keep_their_numbers():
+    """Both worked before the refusal: a list of two batches (2, 4, 2), a tuple of rows (2, 2)."""
+    lin = nn.Linear(3, 2, rng=0)
+    W, b = lin.weight.numpy(), lin.bias.numpy()
+    stack = lin([np.ones((4, 3)), np.ones((4, 3))])
+    assert stack.shape == (2, 4, 2)
+    np.testing.assert_allclose(
+        stack.numpy(), np.broadcast_to(np.ones(3) @ W + b, (2, 4, 2)), rtol=1e-6
+    )
+    rows = lin((np.ones(3), np.zeros(3)))
+    assert rows.shape == (2, 2)
+    np.testing.assert_allclose(rows.numpy(), np.stack([np.ones(3) @ W + b, b]), rtol=1e-6)
 
 
 class Siamese(nn.Module):

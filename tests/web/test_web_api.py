@@ -244,6 +244,7 @@ def test_derivation_focus_and_export_formats(client, seed):
                 max_checks=3000,
             ),
             fmt,
+            host="cli",  # the command's words: the export is what chainrule explain writes
         )
 
 

@@ -194,7 +194,7 @@ def test_the_derivation_and_export_carry_explains_dropout_note(client):
     assert shown == to_dict(wanted)  # explain's derivation of the model, its notes in order
     exported = client.post("/api/export", json={"network": network, "format": "markdown"})
     assert exported.status_code == 200, exported.text
-    assert exported.json()["text"] == render(wanted, "markdown")
+    assert exported.json()["text"] == render(wanted, "markdown", host="cli")  # the command's
     # the same model in evaluation has no such note, and neither has its page's network
     model.eval()
     with warnings.catch_warnings():

@@ -194,14 +194,17 @@ _ROW_ID_NAMES = ("id", "index")
 
 def note_label_copies(ds: Dataset) -> None:
     """Warn (:class:`DataWarning`) once where input columns of ``ds``, a dataset
-    :func:`read_csv` read, equal its label column on every row: the model can copy it, and its
-    loss or accuracy says nothing of the others. A file of inputs and as many target columns
-    (an autoencoder's) trained on its last target alone that way, looking like success: the
-    warning says that several target columns need the Python API. Only a warning: a teaching
-    file may mean the copy. What ``chainrule train`` says of a new run's CSV file."""
+    :func:`read_csv` read, equal its label column on every row, as the file holds them: the
+    model can copy it, and its loss or accuracy says nothing of the others. Labels that are
+    class names (text) are compared with nothing: their class numbers are not in the file. A
+    regression's file of inputs and as many target columns (an autoencoder's) trained on its
+    last target alone that way, looking like success: its warning says that several target
+    columns need the Python API. Only a warning: a teaching file may mean the copy. What
+    ``chainrule train`` says of a new run's CSV file."""
     names, X, y = ds.feature_names, np.asarray(ds.X), np.asarray(ds.y)
-    if X.ndim != 2 or not len(X):
+    if X.ndim != 2 or not len(X) or ds.class_names is not None:  # text labels: numbered here
         return
+    # the file's numbers (a class label is read as the integer it is, never renumbered),
     # compared in the targets' own float type (a regression's; a class number is exact in
     # float64): an input read in float64 is the same number in the file when it rounds to it
     kind = y.dtype if y.dtype.kind == "f" else np.dtype(np.float64)
@@ -213,12 +216,14 @@ def note_label_copies(ds: Dataset) -> None:
     shown = [_input_column(names, label, j) for j in copies]
     label_name = f"column {_shown(label)}" if names else f"column {int(label) + 1}"
     columns = f"{shown[0]} equals" if len(shown) == 1 else f"{', '.join(shown)} equal"
+    several = (
+        ". chainrule train reads one label column: several target columns (an autoencoder's) "
+        "need the Python API, cr.train.fit with Dataset(X, y=Y, task='regression')"
+    )
     warnings.warn(
         f"{ds.meta.get('path', ds.name)}: {columns} the label {label_name} on every row: the "
         "model can copy it, and its loss or accuracy then says nothing; leave the copy out of "
-        "the inputs. chainrule train reads one label column: several target columns (an "
-        "autoencoder's) need the Python API, cr.train.fit with "
-        "Dataset(X, y=Y, task='regression')",
+        f"the inputs{several if ds.task == 'regression' else ''}",
         DataWarning,
         stacklevel=2,
     )

@@ -340,30 +340,37 @@ def _input_like(x: Any, weight: Any) -> Tensor:
         )
     if type(weight) is np.ndarray:
         return Tensor(x, dtype=weight.dtype)
-    return Tensor(backend.asarray_like(x, weight, dtype=weight.dtype))
+    return Tensor(backend.asarray_like(x, weight, dtype=weight.dtype, op="a layer's input"))
 
 
 def _refuse_arrays_as_arguments(x: tuple | list) -> None:
-    """Refuse a tuple of arrays or tensors, or a list of them with two axes or more: torch.func's
-    ``functional_call(model, params, (x,))``, or ``model((x,))``, whose tuple NumPy would read
-    as one more axis (a batch (1, n_cases, n_in), every output shaped (1, n_cases, n_out) and a
-    loss's error far from here). A list of rows (1-D arrays) or of numbers is a batch."""
+    """Refuse torch.func's tuple of arguments: ``functional_call(model, params, (x,))`` or
+    ``model((x,))``, a tuple of one array or tensor, which NumPy would read as one more axis (a
+    batch (1, n_cases, n_in), every output shaped (1, n_cases, n_out) and a loss's error far from
+    here), and ``(x, y)`` of arrays of different shapes, which NumPy cannot make one array of
+    (its error would blame the rows' lengths). A list, and a tuple of several arrays of one
+    shape (rows, or a stack of batches), is a batch as NumPy reads it."""
+    if not isinstance(x, tuple):
+        return
     arrays = [item for item in x if len(getattr(item, "shape", ())) > 0]
-    if not arrays or (isinstance(x, list) and all(len(a.shape) < 2 for a in arrays)):
+    shapes = [tuple(a.shape) for a in arrays]
+    if not (len(x) == len(arrays) == 1 or len(set(shapes)) > 1):
         return
     kind = "tensor" if all(isinstance(a, Tensor) for a in arrays) else "array"
-    what = f"a {type(x).__name__} of {len(x)} {kind}{'s' if len(x) > 1 else ''}"
-    shapes = ", ".join(str(tuple(a.shape)) for a in arrays)
+    what = f"a tuple of {len(x)} {kind}{'s' if len(x) > 1 else ''}"
+    cases = "one row per case" if max(map(len, shapes)) <= 2 else "cases along its first axis"
     if len(x) == 1:
         how = f"pass the {kind} itself: model(x) or functional_call(model, params, x), not (x,)"
+        said = f"shape {shapes[0]}"
     else:
         how = (
-            "stack them into one, or, for a forward of several arguments, write "
-            "functional_call(model, params, x, y), not torch.func's (x, y)"
+            "for a forward of several arguments, write functional_call(model, params, x, y), "
+            "not torch.func's (x, y)"
         )
+        said = f"shapes {', '.join(map(str, shapes))}, which make no one array"
     raise TypeError(
-        f"a layer's input is {what} (shape{'s' if len(arrays) > 1 else ''} {shapes}), not one "
-        f"{kind} of cases (one row per case); {how}: its arguments follow params one by one"
+        f"a layer's input is {what} ({said}), not one {kind} of cases ({cases}); {how}: its "
+        "arguments follow params one by one"
     )
 
 

@@ -474,14 +474,20 @@ class Module:
         return pairs
 
     def named_parameters(self) -> list[tuple[str, Tensor]]:
-        """``(dotted name, parameter)`` pairs, e.g. ``("0.weight", W)``; shared ones listed once."""
-        seen: set[int] = set()
+        """``(dotted name, parameter)`` pairs, e.g. ``("0.weight", W)``; shared ones listed once.
+        In a :func:`functional_call`'s forward each is the value given in its place, as
+        ``self.weight`` is there (and as in ``torch.func``): a weight penalty summed over
+        ``self.parameters()`` reads the values being differentiated, not the model's own."""
+        seen: set[int] = set()  # by the registered parameter: a tie is one, whatever its value
         pairs = []
         for prefix, module in self.named_modules():
-            for name, param in module._parameters.items():
+            if not module._parameters:  # an activation: nothing to read
+                continue
+            in_use = _parameters_in_use(module).values()
+            for (name, param), value in zip(module._parameters.items(), in_use):
                 if id(param) not in seen:
                     seen.add(id(param))
-                    pairs.append((f"{prefix}.{name}" if prefix else name, param))
+                    pairs.append((f"{prefix}.{name}" if prefix else name, value))
         return pairs
 
     def parameters(self) -> list[Tensor]:
@@ -1084,7 +1090,9 @@ def functional_call(module: Module, params: Mapping[str, Tensor], *args: Any, **
     an array stands in as a tensor that needs no gradient). The arguments after ``params`` are
     the forward's, one by one, as ``module(*args, **kwargs)`` takes them:
     ``functional_call(net, params, x)``, not ``torch.func.functional_call``'s tuple ``(x,)``
-    (a layer refuses a tuple of arrays). A NumPy array or a list joins the
+    (a layer refuses a tuple of one array, and of arrays of different shapes). In the forward,
+    ``self.weight``, ``self.parameters()`` and ``named_parameters()`` give the values given,
+    as in ``torch.func``. A NumPy array or a list joins the
     library and device of the parameter it replaces, as it joins an op's other operand, so
     ``functional_call(model, model.state_dict(), x)`` runs on a PyTorch or JAX model too (its
     ``state_dict`` holds NumPy copies). A tensor never moves, as in any op: where the forward

@@ -218,11 +218,30 @@ def _logsumexp_vjp(
     if saved is None:
         exps = _exp(_shifted(x, _stable_max(array_of(x), axes)))
         sums = _sum(exps, axes=axes, keepdims=True)
+        exps, sums = _nan_where_unfit(exps), _nan_where_unfit(sums, zero=True)
     else:
         exps, sums = saved
     per_row = g if keepdims else _reshape(g, shape=kept_shape(x.shape, axes))
     with numpy.errstate(divide="ignore", invalid="ignore"):
         return exps * (per_row / sums)
+
+
+def _nan_where_unfit(values: Tensor, zero: bool = False) -> Tensor:
+    """``values``, the recomputed e^(x - m), made NaN where they are inf (a +inf logit), or
+    with ``zero`` their sums made NaN where they are 0 (a row of only -inf), by a recorded
+    product with a constant; ``values`` itself where there are none.
+
+    The gradient there is NaN either way, as PyTorch's, but made from inf * 0 and 1 / 0 it
+    left inf in the recorded graph, and the next derivative's rules met 0 * inf and 1 / 0
+    outside any errstate: a Hessian with one row of -inf warned "invalid value encountered in
+    multiply" a dozen times, where PyTorch's and softmax's are silent. From a NaN on, every
+    rule carries NaN quietly (a +inf row's other entries stay 0, as PyTorch's)."""
+    array = array_of(values)
+    xp = array_module(array)
+    unfit = (array == 0) if zero else xp.isinf(array)
+    if not bool(xp.any(unfit)):
+        return values
+    return values * xp.where(unfit, xp.nan, xp.ones_like(array))
 
 
 _logsumexp_prim = primitive(

@@ -470,8 +470,10 @@ def _normalize_index(index: Any, like: Any) -> Any:
         if isinstance(item, list) or foreign:
             # an empty list selects nothing along its axis: integer positions, not float64
             empty = isinstance(item, list) and not item
+            # a key on another device joins the tensor's, as PyTorch takes a CPU key for a
+            # CUDA tensor (x_cuda[torch.tensor([0, 2])])
             item = backend.asarray_like(
-                _listed_arrays(item), like, dtype="int64" if empty else None
+                _listed_arrays(item), like, dtype="int64" if empty else None, moves=True
             )
             # positions, as NumPy reads them: PyTorch took a uint8 key for a mask (rows 0 and
             # 2 of [1, 0, 1, 0], not rows 1, 0, 1, 0)

@@ -608,11 +608,14 @@ class BaseMLP(BaseEstimator):
                     continue
                 if before is not None and param.data is not before[index]:
                     part = "weight" if attribute == "coefs_" else "bias"
+                    # its place in network_ (as network_ stacks it: units between the layers)
+                    shown = _stack(layers, self.activation).layers
+                    at = next(i for i, m in enumerate(shown) if m is layers[index])
                     raise ValueError(
-                        f"{name}: {attribute}[{index}] was assigned and the network's layer "
-                        f"{index} {part} was given another array (p.data = ...) since they were "
-                        f"last in step: which one is the model cannot be told; assign the "
-                        f"values once, either {attribute}[{index}] = values or, through "
+                        f"{name}: {attribute}[{index}] was assigned and its layer's {part}, "
+                        f"network_[{at}].{part}, was given another array (p.data = ...) since "
+                        f"they were last in step: which one is the model cannot be told; assign "
+                        f"the values once, either {attribute}[{index}] = values or, through "
                         f"network_, p.data = values"
                     )
                 if np.shape(array) != param.data.shape:

@@ -572,8 +572,8 @@ def _not_logged(
     logged = [k for k, v in logs.items() if k != "epoch" and rankable(v)]
     line = f"EarlyStopping: no {key!r} in epoch {epoch}'s logs (they have "
     line += f"{', '.join(repr(k) for k in logged)})"
-    regression = "accuracy" in key and logs.get("accuracy", 0) is None  # logged as None
-    instead = key.replace("accuracy", "loss") if regression else key
+    no_accuracy = "accuracy" in key and logs.get("accuracy", 0) is None  # logged as None
+    instead = key.replace("accuracy", "loss") if no_accuracy else key
     own = _logged_key(key.removeprefix("val_"), list(KEYS)) is None  # not the trainer's
     if own and _writers_after(stopping, trainer):
         return (
@@ -587,10 +587,19 @@ def _not_logged(
         twin = _logged_key(instead.removeprefix("val_"), logged)
         other = " one of the keys logged" if twin is None else f"={twin!r}"
         return f"{line}: {why}; pass val_ds with cases, or monitor{other}"
-    if regression and key in logs:
-        return f"{line}: a regression has no accuracy; monitor={instead!r}"
+    if no_accuracy and key in logs:
+        return f"{line}: {_without_accuracy(trainer)} no accuracy; monitor={instead!r}"
     twin = _logged_key(key, logged)  # Keras's "val_acc" for "val_accuracy"
     return line if twin is None else f"{line}; did you mean monitor={twin!r}?"
+
+
+def _without_accuracy(trainer: Any) -> str:
+    """What has no accuracy in ``trainer``'s fit, the subject of "... no accuracy": a
+    regression, or multilabel targets that are not all 0 or 1 (soft targets, which
+    :func:`~chainrule.train.metrics.accuracy` scores None as it does a regression)."""
+    if getattr(getattr(trainer, "train_ds", None), "task", None) == "multilabel":
+        return "multilabel targets not all 0 or 1 have"
+    return "a regression has"
 
 
 def _writers_after(stopping: Any, trainer: Any) -> bool:

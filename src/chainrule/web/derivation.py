@@ -23,11 +23,12 @@ def derivation_json(state: NetworkState, focus: tuple[int, int] | None = None) -
 def render(state: NetworkState, format: str, focus: tuple[int, int] | None = None) -> str:
     """The derivation rendered as ``"markdown"`` or ``"latex"``; :class:`NotFinite` where its
     numbers overflowed. Focused on a unit, it is what ``chainrule explain --unit`` writes: the
-    focused document (``focused=True``, as the command passes it), not the whole one."""
+    focused document (``focused=True``, as the command passes it), not the whole one; its prose
+    names the command's ``--unit`` and JSON output (``host="cli"``), as the command's does."""
     d = _derivation(state, focus)
     if not _all_finite(d):
         raise NotFinite("the result is not finite (the numbers overflowed)")
-    return render_derivation(d, format, focused=focus is not None)
+    return render_derivation(d, format, focused=focus is not None, host="cli")
 
 
 def _all_finite(d) -> bool:

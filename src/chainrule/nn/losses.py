@@ -47,6 +47,7 @@ from chainrule.errors import UserError, type_name
 from chainrule.nn.activations import ACTIVATIONS
 from chainrule.nn.module import ON_THE_COMMAND_LINE, ConfigError
 from chainrule.ops.nn import (
+    check_class_rows,
     check_probabilities,
     listed_labels,
     named_logistic_cross_entropy,
@@ -586,7 +587,11 @@ class CrossEntropy(Loss):
     (n, T, k)), take labels (n, d1, ...) or probabilities of their shape, as
     ``cr.softmax_cross_entropy`` takes them: E is the mean over every position, PyTorch's
     ``cross_entropy`` of the pair reshaped to (-1, k), and :meth:`~Loss.per_case` each case's
-    mean over its positions. PyTorch's (N, C, d1, ...) layout is refused, naming the fix.
+    mean over its positions. PyTorch's (N, C, d1, ...) layout is refused where the targets
+    tell it: labels (N, d1, ...) that are not the logits' shape without its last axis, and
+    probabilities whose rows sum to 1 along axis 1, not along the last (beside logits of more
+    than two axes, probability rows must sum to 1 along the classes, or 0 to drop a position).
+    Where they cannot tell it, labels (N, C) beside logits (N, C, C), the classes are read last.
     """
 
     name = "cross-entropy"
@@ -631,6 +636,7 @@ class CrossEntropy(Loss):
         if not targets_are_labels(array, output.data.shape, "CrossEntropy"):
             rows = self._same_shape_target(output, target)
             check_probabilities(rows.data, "CrossEntropy")  # labels: no pass over them
+            check_class_rows(rows.data, tuple(output.data.shape), "CrossEntropy")
             return rows if rows.requires_grad else rows.data
         if type(array) is np.ndarray and type(output.data) is np.ndarray:  # the fast path
             return array  # labels already: the op checks their range

@@ -657,6 +657,45 @@ def check_probabilities(targets: Any, op: str) -> None:
     raise DataError(f"{op}: targets must lie in [0, 1], got {got} (shape {shape}){row}")
 
 
+def check_class_rows(targets: Any, logits_shape: tuple[int, ...], op: str) -> None:
+    """Refuse probabilities beside logits of more than two axes, (n, d1, ..., k), whose rows
+    along the last axis (the classes) do not sum to 1 (or 0: a row of zeros drops its
+    position), within the square root of the targets' float epsilon. PyTorch's layout, the
+    classes on axis 1, gives probabilities of the logits' own shape, (N, C, T): read classes
+    last, softmax ran over T and the loss was silently another number, so where the rows sum
+    to 1 along axis 1 instead the refusal says to move the classes last. Logits (n, k) keep
+    rows that need not sum to 1 (weights, multi-hot): nothing to mistake there. The one check
+    for ``cr.softmax_cross_entropy`` and ``nn.CrossEntropy``; one sum over the targets, for
+    logits of more than two axes only."""
+    if len(logits_shape) <= 2 or not backend.size(targets):
+        return
+    xp = array_module(targets)
+    name = backend.dtype_name(targets.dtype)
+    tolerance = math.sqrt(float(numpy.finfo(name if name in ("float16", "float32") else "f8").eps))
+
+    def sum_to_one(axis: int) -> Any:
+        sums = backend.to_numpy(xp.sum(targets, axis=axis)).astype(numpy.float64)
+        return (numpy.abs(sums - 1) <= tolerance) | (sums == 0), sums
+
+    last, sums = sum_to_one(-1)
+    if bool(numpy.all(last)):
+        return
+    shape = tuple(logits_shape)
+    if bool(numpy.all(sum_to_one(1)[0])):
+        raise ShapeError(
+            f"{op}: probabilities of shape {shape} beside logits of shape {shape} sum to 1 "
+            "along axis 1, not along the last axis, the classes: PyTorch's (N, C, d1, ...) "
+            "layout, the classes on axis 1, is not taken (softmax would run over the last "
+            "axis): move the classes last, logits.swapaxes(1, -1) and the targets alike"
+        )
+    first = numpy.unravel_index(int(numpy.argmin(last)), last.shape)
+    raise DataError(
+        f"{op}: probabilities beside logits of shape {shape} must sum to 1 along the last "
+        f"axis, the classes (or 0, to drop a position); position {tuple(map(int, first))} "
+        f"sums to {float(sums[first])!r}"
+    )
+
+
 def listed_labels(targets: Any) -> Any:
     """Targets given as an empty Python list (or tuple) as class labels, int64 of shape (0,);
     any other targets as they are. No number in it says float, as NumPy reads ``[]``: labels
@@ -713,7 +752,8 @@ def _targets_refused(targets: Any, logits_shape: tuple[int, ...], op: str) -> Ex
             f"logits of shape (1, {n_classes}) (logits.reshape(1, -1)) or {one})"
         ) * ((integer or real) and shape != logits_shape)
     else:
-        column = " (a column of labels: flatten it to one label per case)" * (
+        per = "case" if len(labels_shape) == 1 else f"position, {labels_shape}"
+        column = f" (a column of labels: flatten it to one label per {per})" * (
             shape == (*labels_shape, 1)
         )
     if dtype == "bool":
@@ -739,7 +779,9 @@ def softmax_cross_entropy(logits: Any, targets: Any, reduction: str = "mean") ->
 
     Per case the loss is -sum_j t_j log softmax(z)_j, with targets t in [0, 1] (refused
     otherwise, naming the first row holding one outside: :func:`check_probabilities`; a row
-    need not sum to 1: a row of zeros drops its case). Fused and stable at any logits; its
+    need not sum to 1: a row of zeros drops its case; beside logits of more than two axes it
+    must sum to 1 or 0, :func:`check_class_rows`, which refuses PyTorch's (N, C, T) layout).
+    Fused and stable at any logits; its
     gradient is softmax(logits) * sum_j t_j - targets, which is softmax - t for labels and
     distributions (scaled by 1/cases for ``reduction="mean"``). Targets that need a gradient
     (a tensor with ``requires_grad``) get dE/dt_j = -log softmax(z)_j per case.
@@ -769,6 +811,7 @@ def softmax_cross_entropy(logits: Any, targets: Any, reduction: str = "mean") ->
         targets = backend.signed_positions(targets)
     else:
         check_probabilities(targets, "softmax_cross_entropy")
+        check_class_rows(targets, tuple(logits.shape), "softmax_cross_entropy")
     if differentiated is not None:
         return _softmax_cross_entropy_targets_prim(logits, differentiated, reduction=reduction)
     if not labels and type(targets) is not numpy.ndarray:

@@ -500,11 +500,20 @@ class Trainer:
             ) from None
         if ds.task != "regression" and first.ndim != 2:  # the epoch's accuracy reads rows
             shape = ", ".join(["n", *map(str, first.shape[1:])]) + "," * (first.ndim == 1)
+            if first.ndim > 2:  # one softmax over T * C classes is no sequence's loss
+                fix = (
+                    "fit takes one output row per case: outputs of more axes, a sequence's "
+                    "per-step (n, T, C), are trained by a loop of one's own (docs/nn.md, "
+                    "Recurrent nets), not reshaped to one softmax over T * C classes"
+                )
+            else:
+                fix = (
+                    "reshape the outputs in the forward (out.reshape(len(x), -1)), or use "
+                    "task='regression', which has no accuracy"
+                )
             raise DataError(
                 f"fit: the model gives outputs of shape ({shape}) for n cases, "
-                f"but a {ds.task} set is scored on one row of output units per case (2-D); "
-                "reshape the outputs in the forward (out.reshape(len(x), -1)), or use "
-                "task='regression', which has no accuracy"
+                f"but a {ds.task} set is scored on one row of output units per case (2-D); {fix}"
             )
         n_outputs = int(first.shape[-1])
         T = self._targets(ds, "the training set (train_ds)", n_outputs, dtype)

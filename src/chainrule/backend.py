@@ -1548,8 +1548,10 @@ def host_sum(x: numpy.ndarray, axis: Any, keepdims: bool = False) -> numpy.ndarr
     """``x.sum(axis, keepdims=keepdims)`` of a NumPy array, float16 added in float32 and
     rounded once (:func:`narrow_float`), as PyTorch adds it: NumPy adds the rows of axis 0 one
     at a time in float16, so 1,024 rows of 0.1 came out 108.2 (torch: 102.4) and 4,095 of them
-    256. Any other dtype is NumPy's sum, bit for bit, at the cost of one identity test."""
-    if x.dtype is _HALF:
+    256. Any other dtype is NumPy's sum, bit for bit, at the cost of one test of the dtype's
+    character code (by value: an unpickled float16 array's dtype is equal to :data:`_HALF` but
+    not the same object, and big-endian float16 is one too)."""
+    if x.dtype.char == "e":
         return x.sum(axis=axis, keepdims=keepdims, dtype=numpy.float32).astype(_HALF)
     return x.sum(axis=axis, keepdims=keepdims)
 
@@ -1566,7 +1568,7 @@ def _many_rows(g: numpy.ndarray) -> numpy.ndarray:
     if g.strides[0] == 0:
         wide = numpy.promote_types(g.dtype, numpy.float64)
         return numpy.multiply(g[0], g.shape[0], dtype=wide).astype(g.dtype, copy=False)
-    if g.dtype is _HALF:  # in float32 (blocked too), rounded once: see host_sum
+    if g.dtype.char == "e":  # in float32 (blocked too), rounded once: see host_sum
         return _many_rows(g.astype(numpy.float32)).astype(_HALF)
     if g.flags.f_contiguous and not g.flags.c_contiguous:
         return g.sum(axis=0)

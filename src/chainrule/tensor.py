@@ -95,11 +95,12 @@ def _uncalled(data: Any) -> str | None:
 
 
 def check_numbers_dtype(dtype: np.dtype, who: str) -> None:
-    """Refuse, in :func:`_not_numbers`' words naming ``who``, a NumPy dtype that a tensor of
-    NumPy cannot have (ml_dtypes' bfloat16 and float8s, strings, objects, dates), as
-    ``cr.tensor`` refuses an array of it: ``astype`` made such a tensor, whose ops then gave
-    float64 (unary ones) or float32 (matmul) without a word."""
-    if dtype.kind not in "biufc":
+    """Refuse, in :func:`_not_numbers`' words naming ``who``, a NumPy dtype that holds no
+    numbers (strings, objects, dates; ml_dtypes' int4 and raw bytes): ``astype`` made such a
+    tensor, whose ops then failed far from the cast. ml_dtypes' floats (bfloat16, float8s) pass:
+    rounding through them and back (``x.astype("bfloat16").astype("float32")``) simulates their
+    precision, gradient included; ops on such a tensor compute as NumPy's ufuncs promote it."""
+    if backend.dtype_kind(dtype) not in "biufc":
         raise TypeError(_not_numbers(None, dtype, who=who))
 
 
@@ -768,12 +769,14 @@ class Tensor:
                     _set_grad(leaf, total)
                     continue
                 if _shape_or_none(grad) != total.shape:  # set by hand: would broadcast
-                    if type(grad) in (int, float) and grad == 0:  # micrograd's p.grad = 0.0:
+                    if _reads_as_no_gradient(grad):  # micrograd's p.grad = 0.0, np.float64(0):
                         kept[id(leaf)] = grad  # no gradient yet, as None is
                         _set_grad(leaf, total)
                         continue
-                    _undo_accumulation(totals, leaf, kept)
-                    raise _misshapen_grad_error(leaf, grad, total.shape)
+                    if type(grad) not in (int, float) or total.shape != ():
+                        _undo_accumulation(totals, leaf, kept)
+                        raise _misshapen_grad_error(leaf, grad, total.shape)
+                    # a number on a 0-d leaf (p.grad = 1.0): of its shape, summed as below
                 kept[id(leaf)] = grad
                 _set_grad(leaf, grad + total)
 
@@ -1574,6 +1577,19 @@ def _shape_or_none(grad: Any) -> Any:
         return None
 
 
+def _reads_as_no_gradient(grad: Any) -> bool:
+    """Whether a ``.grad`` set by hand that is not of its leaf's shape is a zero number or a 0-d
+    zero (``0.0``, ``np.float64(0.0)``, ``np.array(0.0)``, ``cr.tensor(0.0)``): micrograd zeroes
+    gradients with ``p.grad = 0.0``, which :meth:`Tensor.backward` reads as no gradient yet."""
+    value = grad.data if isinstance(grad, Tensor) else grad
+    if type(value) not in (int, float) and _shape_or_none(value) != ():
+        return False  # a list, a string, an array of another shape
+    try:
+        return bool(value == 0)
+    except (TypeError, ValueError):
+        return False
+
+
 def _undo_accumulation(totals: Any, stop: Tensor, kept: dict) -> None:
     """Put back the ``.grad`` of every leaf that :meth:`Tensor.backward` summed into before
     ``stop`` (``kept`` holds those that had one; the others had None), so that a refused pass
@@ -1585,9 +1601,10 @@ def _undo_accumulation(totals: Any, stop: Tensor, kept: dict) -> None:
 
 
 def _misshapen_grad_error(leaf: Tensor, grad: Any, shape: tuple) -> Exception:
-    """The refusal of a backward into a ``.grad`` set by hand that is not of the leaf's shape:
-    ``grad + total`` would broadcast (a (3, 1) ``.grad`` on a (3,) leaf became (3, 3), a number
-    became an array), a silently wrong gradient. PyTorch refuses such a ``.grad`` where it is
+    """The refusal of a backward into a ``.grad`` that is not of the leaf's shape (set by hand,
+    or left from before the leaf's ``.data`` changed shape): ``grad + total`` would broadcast
+    (a (3, 1) ``.grad`` on a (3,) leaf became (3, 3), a number became an array), a silently
+    wrong gradient. PyTorch refuses such a ``.grad`` where it is
     assigned; chainrule's setter takes anything (an optimizer's step names it), so the sum
     refuses it, with no ``.grad`` changed."""
     who = f"backward: leaf {leaf.name!r}" if leaf.name else "backward: a leaf"
@@ -1599,12 +1616,14 @@ def _misshapen_grad_error(leaf: Tensor, grad: Any, shape: tuple) -> Exception:
     if grad_shape is None:
         return TypeError(
             f"{who} of shape {tuple(shape)} has a .grad that is a {type(grad).__name__}, not an "
-            f"array or tensor (set by hand: of numbers only micrograd's p.grad = 0.0 is read, as "
-            f"no gradient yet), which backward would add its gradient to; {fix}"
+            f"array or tensor (set by hand: a number is added into a 0-d leaf's .grad only, and "
+            f"a zero, micrograd's p.grad = 0.0, is read as no gradient yet), which backward would "
+            f"add its gradient to; {fix}"
         )
     return ShapeError(
-        f"{who} of shape {tuple(shape)} has a .grad of shape {tuple(grad_shape)} (set by hand): "
-        f"adding its gradient would broadcast to another shape; {fix}"
+        f"{who} has a .grad of shape {tuple(grad_shape)}, set by hand or left from before its "
+        f".data changed shape, that is not of the leaf's shape {tuple(shape)}: adding its "
+        f"gradient would broadcast to another shape; {fix}"
     )
 
 

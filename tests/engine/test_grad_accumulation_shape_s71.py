@@ -29,8 +29,8 @@ def _torch_refuses_assigning(grad_shape, leaf_shape=(3,)):
     [
         lambda: cr.tensor(np.zeros((3, 1))),
         lambda: np.zeros((3, 1)),
-        lambda: np.zeros(()),
-        lambda: cr.tensor(0.0),
+        lambda: np.full((), 0.5),
+        lambda: cr.tensor(0.5),
         lambda: np.zeros(4),
     ],
     ids=["tensor (3,1)", "array (3,1)", "array ()", "tensor ()", "array (4,)"],
@@ -43,7 +43,10 @@ def test_a_grad_of_another_shape_is_refused_and_left_as_it_was(make):
     shown = tuple(np.shape(grad.numpy() if isinstance(grad, cr.Tensor) else grad))
     with pytest.raises(
         ShapeError,
-        match=re.escape(f"shape (3,) has a .grad of shape {shown}")
+        match=re.escape(
+            f"has a .grad of shape {shown}, set by hand or left from before its .data changed "
+            "shape, that is not of the leaf's shape (3,)"
+        )
         + r".*zero_grad\(\).*gradient of shape \(3,\)",
     ):
         (p * p).sum().backward()
@@ -64,10 +67,15 @@ def test_a_number_or_list_set_as_grad_is_refused_not_broadcast(number):
     assert p.grad is number
 
 
-@pytest.mark.parametrize("zero", [0.0, 0], ids=["float", "int"])
+@pytest.mark.parametrize(
+    "zero",
+    [0.0, 0, np.float64(0.0), np.array(0.0), cr.tensor(0.0), cr.tensor(np.float32(-0.0))],
+    ids=["float", "int", "np.float64", "array ()", "tensor ()", "tensor -0"],
+)
 def test_micrograds_zero_grad_is_read_as_no_gradient_yet(zero):
-    """micrograd zeroes a gradient with ``p.grad = 0.0`` before backward: that number is taken
-    as no gradient yet, and backward's sum is the gradient, as torch's after zero_grad()."""
+    """micrograd zeroes a gradient with ``p.grad = 0.0`` before backward: that number (and any
+    zero number or 0-d zero) is taken as no gradient yet, and backward's sum is the gradient,
+    as torch's after zero_grad()."""
     values = np.array([1.0, -2.0, 3.0])
     p = nn.Parameter(values.copy())
     p.grad = zero
@@ -125,3 +133,34 @@ def test_create_graph_backward_refuses_too():
     with pytest.raises(ShapeError, match=r"\.grad of shape \(1, 3\)"):
         (p * p).sum().backward(create_graph=True)
     assert p.grad is grad
+
+
+@pytest.mark.parametrize(
+    "one",
+    [1.0, 1, np.float64(1.0), np.array(1.0), cr.tensor(1.0)],
+    ids=["float", "int", "np.float64", "array ()", "tensor ()"],
+)
+def test_a_number_or_0d_grad_on_a_0d_leaf_is_added_into(one):
+    """A 0-d leaf's .grad set to a number has the leaf's shape (): backward adds into it, as
+    torch adds into a 0-d .grad of 1."""
+    s = cr.tensor(3.0, requires_grad=True)
+    s.grad = one
+    (s * s).backward()
+    t = torch.tensor(3.0, dtype=torch.float64, requires_grad=True)
+    t.grad = torch.tensor(1.0, dtype=torch.float64)
+    (t * t).backward()
+    assert s.grad.shape == () and float(s.grad.numpy()) == t.grad.item() == 7.0
+
+
+def test_a_grad_left_from_before_data_changed_shape_is_named_as_such():
+    w = cr.tensor(np.ones(3), requires_grad=True)
+    (w * w).sum().backward()
+    w.data = np.ones(4)
+    kept = w.grad
+    with pytest.raises(ShapeError) as caught:
+        (w * w).sum().backward()
+    assert "a .grad of shape (3,), set by hand or left from before its .data changed shape" in str(
+        caught.value
+    )
+    assert "not of the leaf's shape (4,)" in str(caught.value)
+    assert w.grad is kept

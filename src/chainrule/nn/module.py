@@ -33,7 +33,7 @@ from chainrule.backend import to_numpy
 from chainrule.checks import defined_alike, owner_of
 from chainrule.errors import ConfigError, ShapeError, StateDictError, type_name
 from chainrule.nn.init import parameter_dtype
-from chainrule.tensor import Tensor, _grad_flag, forget_grad, replaced_data
+from chainrule.tensor import Tensor, _grad_flag, check_writeable, forget_grad, replaced_data
 
 
 class Parameter(Tensor):
@@ -623,6 +623,8 @@ class Module:
                     f"load_state_dict: {name!r} is {param.dtype} in the model but {array.dtype} "
                     f"in the state dict; {_dtype_fix(array.dtype, param.dtype)}"
                 )
+            # written in place below: a read-only one named now, before anything is written
+            check_writeable(param.data, "load_state_dict", repr(name))
             arrays[name] = array
         # one array under several names (a tied parameter, a shared module's buffer) is loaded
         # once, from the first name given; the others must give the same values

@@ -730,12 +730,12 @@ def astype(x: Any, dtype: Any) -> Tensor:
         if xp is not numpy or not isinstance(dtype, str):
             raise  # the library's refusal stands (float64 on JAX without x64; NumPy's of
             # torch.bfloat16, "numpy has no dtype bfloat16")
-        # ml_dtypes' bfloat16, which NumPy reads by name only once ml_dtypes is imported: for
-        # the check below to refuse as cr.tensor does
+        # ml_dtypes' bfloat16, which NumPy reads by name only once ml_dtypes is imported: taken
+        # by name whether or not the caller imported it
         dtype = found
     if x.dtype == dtype:
         return _astype(x, dtype=x.dtype)
-    if xp is numpy:  # ml_dtypes' floats, strings, objects: what cr.tensor refuses on NumPy
+    if xp is numpy:  # strings, objects, dates refused; ml_dtypes' floats taken (bf16 rounding)
         check_numbers_dtype(numpy.dtype(dtype), "astype")
     if not backend.is_floating(dtype, xp):
         return Tensor._wrap(backend.astype(x.data, dtype))

@@ -1637,8 +1637,9 @@ def forget_grad(tensor: Tensor, set_to_none: bool = True) -> None:
     grad = tensor._grad
     if set_to_none or grad is None:
         _set_grad(tensor, None)
-    else:
-        _set_grad(tensor, Tensor._wrap(array_module(grad.data).zeros_like(grad.data)))
+    else:  # zeros of the tensor's own shape where .grad was set by hand (micrograd's 0.0)
+        like = grad.data if isinstance(grad, Tensor) else tensor.data
+        _set_grad(tensor, Tensor._wrap(array_module(like).zeros_like(like)))
 
 
 _data_slot = Tensor.__dict__["data"]

@@ -402,22 +402,22 @@ def is_complex(dtype: Any, xp: Any = numpy) -> bool:
 
 
 def narrow_float(dtype: Any, xp: Any = numpy) -> bool:
-    """Whether the float ``dtype``'s largest number is below 2**24 (float16's is 65504; the
-    float8s'): too narrow to add many numbers in (a float16 running sum stalls where its
-    spacing passes the addend: 4,096 times 0.1 came out 412 over blocks, 256 added row by row)
-    or to count them in (a count past it is inf). Sums over many rows, means, variances and
-    norms of it are accumulated in float32 and rounded back once, as NumPy's mean and
-    PyTorch's reductions do."""
-    return _largest(dtype, xp) < 2**24
+    """Whether the float ``dtype`` is narrower than float32 (float16, bfloat16, the float8s):
+    too narrow to add many numbers in (a float16 running sum stalls where its spacing passes
+    the addend: 4,096 times 0.1 came out 412 over blocks, 256 added row by row; bfloat16's
+    4,096 ones summed to 256) or to count them in (float16's count past 65504 is inf). Sums
+    over many rows, means, variances and norms of it are accumulated in float32 and rounded
+    back once, as NumPy's mean and PyTorch's reductions do."""
+    return _bits(dtype, xp) < 32
 
 
 @functools.cache
-def _largest(dtype: Any, xp: Any) -> float:
-    """The largest finite number of float ``dtype`` (inf where the library cannot say)."""
+def _bits(dtype: Any, xp: Any) -> int:
+    """How many bits float ``dtype`` has (64 where the library cannot say)."""
     try:
-        return float(xp.finfo(dtype).max)
+        return int(xp.finfo(dtype).bits)
     except (TypeError, ValueError, AttributeError):
-        return math.inf
+        return 64
 
 
 def dtype_kind(dtype: numpy.dtype) -> str:
@@ -1540,19 +1540,23 @@ def sum_rows(g: numpy.ndarray) -> numpy.ndarray:
     return host_sum(g, 0)
 
 
-#: NumPy's float16, the one float of NumPy's that :func:`narrow_float` calls narrow
-_HALF = numpy.dtype(numpy.float16)
+def _added_in_float32(dtype: numpy.dtype) -> bool:
+    """Whether a NumPy array of ``dtype`` is summed in float32 and rounded back once: a float
+    narrower than float32 (:func:`narrow_float`: float16, and ml_dtypes' bfloat16 and float8s,
+    whose kind NumPy calls "V"). Tested by value, by the item's size first (a float32 or
+    float64 array pays one comparison): an unpickled float16 array's dtype is equal to
+    NumPy's float16 but not the same object."""
+    return dtype.itemsize < 4 and dtype_kind(dtype) == "f"
 
 
 def host_sum(x: numpy.ndarray, axis: Any, keepdims: bool = False) -> numpy.ndarray:
-    """``x.sum(axis, keepdims=keepdims)`` of a NumPy array, float16 added in float32 and
-    rounded once (:func:`narrow_float`), as PyTorch adds it: NumPy adds the rows of axis 0 one
-    at a time in float16, so 1,024 rows of 0.1 came out 108.2 (torch: 102.4) and 4,095 of them
-    256. Any other dtype is NumPy's sum, bit for bit, at the cost of one test of the dtype's
-    character code (by value: an unpickled float16 array's dtype is equal to :data:`_HALF` but
-    not the same object, and big-endian float16 is one too)."""
-    if x.dtype.char == "e":
-        return x.sum(axis=axis, keepdims=keepdims, dtype=numpy.float32).astype(_HALF)
+    """``x.sum(axis, keepdims=keepdims)`` of a NumPy array, a float narrower than float32 added
+    in float32 and rounded once (:func:`_added_in_float32`), as PyTorch adds it: NumPy adds the
+    rows of axis 0 one at a time in float16, so 1,024 rows of 0.1 came out 108.2 (torch: 102.4)
+    and 4,095 of them 256 (bfloat16's 4,096 ones: 256). Any other dtype is NumPy's sum, bit for
+    bit."""
+    if _added_in_float32(x.dtype):
+        return x.sum(axis=axis, keepdims=keepdims, dtype=numpy.float32).astype(x.dtype)
     return x.sum(axis=axis, keepdims=keepdims)
 
 
@@ -1563,13 +1567,14 @@ def _many_rows(g: numpy.ndarray) -> numpy.ndarray:
     a C-ordered one is summed in blocks; a Fortran-ordered one by NumPy, which adds its rows
     pairwise; any other is copied to C order first (the copy costs time, which accuracy is
     worth here)."""
-    if g.dtype.kind not in "fc":  # integers, booleans: NumPy's sum, exact, in its wider dtype
+    narrow = _added_in_float32(g.dtype)
+    if g.dtype.kind not in "fc" and not narrow:  # integers, booleans: NumPy's sum, exact
         return g.sum(axis=0)
     if g.strides[0] == 0:
-        wide = numpy.promote_types(g.dtype, numpy.float64)
+        wide = numpy.float64 if narrow else numpy.promote_types(g.dtype, numpy.float64)
         return numpy.multiply(g[0], g.shape[0], dtype=wide).astype(g.dtype, copy=False)
-    if g.dtype.char == "e":  # in float32 (blocked too), rounded once: see host_sum
-        return _many_rows(g.astype(numpy.float32)).astype(_HALF)
+    if narrow:  # in float32 (blocked too), rounded once: see host_sum
+        return _many_rows(g.astype(numpy.float32)).astype(g.dtype)
     if g.flags.f_contiguous and not g.flags.c_contiguous:
         return g.sum(axis=0)
     return _blocked_sum_rows(numpy.ascontiguousarray(g))

@@ -213,7 +213,7 @@ class Module:
         frozen copy of the sender's state was taken for the layer's own generator."""
         from chainrule.creation import THE_DEFAULT_GENERATOR, as_generator
 
-        for name, param in self.named_parameters():
+        for name, param in self._named_parameters(in_use=False):
             grad = param._grad
             if grad is not None and grad._primitive is not None:
                 raise RuntimeError(
@@ -416,7 +416,7 @@ class Module:
         """
         if requires_grad is not True and requires_grad is not False:
             requires_grad = _grad_flag(requires_grad, f"{type(self).__name__}.requires_grad_")
-        for param in self.parameters():
+        for _, param in self._named_parameters(in_use=False):
             param.requires_grad_(requires_grad)
         return self
 
@@ -462,7 +462,7 @@ class Module:
     def named_state(self) -> list[tuple[str, Tensor]]:
         """What the state dict and a model file hold, uncopied: every parameter (frozen ones
         too), then every persistent array buffer (as a tensor sharing the buffer's memory)."""
-        pairs: list[tuple[str, Tensor]] = list(self.named_parameters())
+        pairs: list[tuple[str, Tensor]] = self._named_parameters(in_use=False)
         # a shared module's buffers under every path, as PyTorch's state_dict lists them (and
         # as every model file written so far holds them)
         for prefix, module in self.named_modules(remove_duplicate=False):
@@ -478,13 +478,20 @@ class Module:
         In a :func:`functional_call`'s forward each is the value given in its place, as
         ``self.weight`` is there (and as in ``torch.func``): a weight penalty summed over
         ``self.parameters()`` reads the values being differentiated, not the model's own."""
+        return self._named_parameters(in_use=True)
+
+    def _named_parameters(self, in_use: bool) -> list[tuple[str, Tensor]]:
+        """:meth:`named_parameters`, each as in use (``in_use``: a :func:`functional_call`'s
+        value) or as registered: what the model's own state reads and writes (the state dict,
+        ``load_state_dict``, ``zero_grad``, ``to``, pickling), which a call under way in another
+        thread, or a load inside a forward, must not turn to the caller's arrays."""
         seen: set[int] = set()  # by the registered parameter: a tie is one, whatever its value
         pairs = []
         for prefix, module in self.named_modules():
             if not module._parameters:  # an activation: nothing to read
                 continue
-            in_use = _parameters_in_use(module).values()
-            for (name, param), value in zip(module._parameters.items(), in_use):
+            values = _parameters_in_use(module).values() if in_use else module._parameters.values()
+            for (name, param), value in zip(module._parameters.items(), values):
                 if id(param) not in seen:
                     seen.add(id(param))
                     pairs.append((f"{prefix}.{name}" if prefix else name, value))
@@ -501,7 +508,7 @@ class Module:
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Forget every parameter's accumulated gradient (``.grad`` adds up across backwards):
         None, or zeros with ``set_to_none=False`` (see :func:`chainrule.tensor.forget_grad`)."""
-        for param in self.parameters():
+        for _, param in self._named_parameters(in_use=False):
             forget_grad(param, set_to_none)
 
     def to(self, dtype: Any = None, *, xp: Any = None, device: Any = None) -> Self:
@@ -523,7 +530,7 @@ class Module:
         >>> model = cr.nn.mlp([784, 256, 10]).to(xp=torch, device="cuda")  # doctest: +SKIP
         """
         target = None if dtype is None else parameter_dtype(dtype)
-        for param in self.parameters():
+        for _, param in self._named_parameters(in_use=False):
             array = _converted(param.data, target, xp, device)
             if array is not param.data:  # a parameter's write is a change backward refuses
                 param.data = array
@@ -696,7 +703,9 @@ def _refuse_unregistered_modules(module: Module, name: str, value: Any) -> None:
         else:
             continue
         if registered is None:
-            registered = {id(m) for m in module.modules()} | {id(p) for p in module.parameters()}
+            registered = {id(m) for m in module.modules()} | {
+                id(p) for _, p in module._named_parameters(in_use=False)
+            }
         if id(item) in registered:
             continue
         kind = type(value).__name__
@@ -934,7 +943,7 @@ def _state_names(module: Module) -> tuple[list[list[str]], dict[str, Tensor]]:
     tensors = dict(module.named_state())
     _, tied = _parameter_places(module)
     groups: dict[int, list[str]] = {}  # by the identity of the parameter or buffer
-    for name, param in module.named_parameters():
+    for name, param in module._named_parameters(in_use=False):
         groups[id(param)] = tied[name]
         for alias in tied[name]:
             tensors.setdefault(alias, param)

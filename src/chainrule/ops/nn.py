@@ -658,42 +658,40 @@ def check_probabilities(targets: Any, op: str) -> None:
 
 
 def check_class_rows(targets: Any, logits_shape: tuple[int, ...], op: str) -> None:
-    """Refuse probabilities beside logits of more than two axes, (n, d1, ..., k), whose rows
-    along the last axis (the classes) do not sum to 1 (or 0: a row of zeros drops its
-    position), within the square root of the targets' float epsilon. PyTorch's layout, the
-    classes on axis 1, gives probabilities of the logits' own shape, (N, C, T): read classes
-    last, softmax ran over T and the loss was silently another number, so where the rows sum
-    to 1 along axis 1 instead the refusal says to move the classes last. Logits (n, k) keep
-    rows that need not sum to 1 (weights, multi-hot): nothing to mistake there. The one check
-    for ``cr.softmax_cross_entropy`` and ``nn.CrossEntropy``; one sum over the targets, for
-    logits of more than two axes only."""
+    """Refuse probabilities beside logits of more than two axes, (n, d1, ..., k), only where
+    they positively look like PyTorch's (N, C, d1, ...) layout, the classes on axis 1: rows
+    along the last axis (the classes here) do not all sum to 1, and rows along axis 1 all do
+    (or 0: a dropped position). Read classes last, softmax would run over the wrong axis and
+    the loss would silently be another number; the refusal names the move. Every other target
+    is taken as beside logits (n, k): weights, multi-hot rows, rows of zeros. The tolerance,
+    1e-2, takes bfloat16's rounding and float32 probabilities cast to float64. The one check
+    for ``cr.softmax_cross_entropy`` and ``nn.CrossEntropy``; for logits of more than two axes
+    only, one sum over the targets (two where the last axis's rows do not sum to 1)."""
     if len(logits_shape) <= 2 or not backend.size(targets):
         return
     xp = array_module(targets)
-    name = backend.dtype_name(targets.dtype)
-    tolerance = math.sqrt(float(numpy.finfo(name if name in ("float16", "float32") else "f8").eps))
 
-    def sum_to_one(axis: int) -> Any:
-        sums = backend.to_numpy(xp.sum(targets, axis=axis)).astype(numpy.float64)
-        return (numpy.abs(sums - 1) <= tolerance) | (sums == 0), sums
+    def sum_to_one(axis: int) -> bool:
+        if type(targets) is numpy.ndarray:  # float64 sums: NumPy sums bfloat16 in bfloat16
+            sums = numpy.sum(targets, axis=axis, dtype=numpy.float64)
+        else:
+            sums = backend.to_numpy(xp.sum(targets, axis=axis)).astype(numpy.float64)
+        return bool(numpy.all((numpy.abs(sums - 1) <= _ROW_SUM_TOLERANCE) | (sums == 0)))
 
-    last, sums = sum_to_one(-1)
-    if bool(numpy.all(last)):
+    if sum_to_one(-1) or not sum_to_one(1):
         return
     shape = tuple(logits_shape)
-    if bool(numpy.all(sum_to_one(1)[0])):
-        raise ShapeError(
-            f"{op}: probabilities of shape {shape} beside logits of shape {shape} sum to 1 "
-            "along axis 1, not along the last axis, the classes: PyTorch's (N, C, d1, ...) "
-            "layout, the classes on axis 1, is not taken (softmax would run over the last "
-            "axis): move the classes last, logits.swapaxes(1, -1) and the targets alike"
-        )
-    first = numpy.unravel_index(int(numpy.argmin(last)), last.shape)
-    raise DataError(
-        f"{op}: probabilities beside logits of shape {shape} must sum to 1 along the last "
-        f"axis, the classes (or 0, to drop a position); position {tuple(map(int, first))} "
-        f"sums to {float(sums[first])!r}"
+    move = "logits.swapaxes(1, -1)" if len(shape) == 3 else "numpy.moveaxis(logits, 1, -1)"
+    raise ShapeError(
+        f"{op}: probabilities of shape {shape} beside logits of shape {shape} sum to 1 along "
+        "axis 1, not along the last axis, the classes: PyTorch's (N, C, d1, ...) layout, the "
+        "classes on axis 1, is not taken (softmax would run over the last axis): move the "
+        f"classes last, {move} and the targets alike"
     )
+
+
+# a row's sum within this of 1 sums to 1: bfloat16's rounding over a row is ~4e-3
+_ROW_SUM_TOLERANCE = 1e-2
 
 
 def listed_labels(targets: Any) -> Any:
@@ -779,8 +777,9 @@ def softmax_cross_entropy(logits: Any, targets: Any, reduction: str = "mean") ->
 
     Per case the loss is -sum_j t_j log softmax(z)_j, with targets t in [0, 1] (refused
     otherwise, naming the first row holding one outside: :func:`check_probabilities`; a row
-    need not sum to 1: a row of zeros drops its case; beside logits of more than two axes it
-    must sum to 1 or 0, :func:`check_class_rows`, which refuses PyTorch's (N, C, T) layout).
+    need not sum to 1: a row of zeros drops its case; beside logits of more than two axes
+    targets are refused only where they look like PyTorch's (N, C, T) layout,
+    :func:`check_class_rows`).
     Fused and stable at any logits; its
     gradient is softmax(logits) * sum_j t_j - targets, which is softmax - t for labels and
     distributions (scaled by 1/cases for ``reduction="mean"``). Targets that need a gradient
@@ -814,7 +813,8 @@ def softmax_cross_entropy(logits: Any, targets: Any, reduction: str = "mean") ->
         check_class_rows(targets, tuple(logits.shape), "softmax_cross_entropy")
     if differentiated is not None:
         return _softmax_cross_entropy_targets_prim(logits, differentiated, reduction=reduction)
-    if not labels and type(targets) is not numpy.ndarray:
+    # off NumPy, and ml_dtypes' bfloat16 on it (NumPy sums a row of it in bfloat16)
+    if not labels and (type(targets) is not numpy.ndarray or targets.dtype.kind != "f"):
         targets = _in_logits_float(targets, logits.data)
     return _softmax_cross_entropy_prim(logits, targets=targets, reduction=reduction)
 

@@ -1546,7 +1546,7 @@ def _added_in_float32(dtype: numpy.dtype) -> bool:
     whose kind NumPy calls "V"). Tested by value, by the item's size first (a float32 or
     float64 array pays one comparison): an unpickled float16 array's dtype is equal to
     NumPy's float16 but not the same object."""
-    return dtype.itemsize < 4 and dtype_kind(dtype) == "f"
+    return dtype.itemsize < 4 and narrow_float(dtype)
 
 
 def host_sum(x: numpy.ndarray, axis: Any, keepdims: bool = False) -> numpy.ndarray:
